@@ -1,0 +1,113 @@
+package identity
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Account is one tenant. Accounts form a tree through ParentID; Tree holds
+// the ancestors' ids, root first, so that reachability is a slice scan and
+// never a walk through storage.
+type Account struct {
+	ID       string
+	ParentID string   // "" for a root account
+	Tree     []string // ancestor ids, root first; excludes ID itself
+	Name     string
+	Realm    string
+	Timezone string
+	Language string
+	Enabled  bool
+	// System marks a "superduper admin" account that reaches every account.
+	// Only bootstrap and an existing system admin can set it.
+	System bool
+	// Extra holds the public fields audian does not interpret (caller_id,
+	// ui_restrictions, ...) exactly as the client wrote them.
+	Extra map[string]any
+	// TokensValidAfter refuses every token of this account issued at or
+	// before it (disable, delete). Zero means no such cutoff.
+	TokensValidAfter time.Time
+	Revision         string
+	Created          time.Time
+	Modified         time.Time
+}
+
+// IsAncestorOf reports whether a is a strict ancestor of other.
+func (a *Account) IsAncestorOf(other *Account) bool {
+	for _, id := range other.Tree {
+		if id == a.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// ChildTree returns the Tree a child of a carries.
+func (a *Account) ChildTree() []string {
+	tree := make([]string, 0, len(a.Tree)+1)
+	tree = append(tree, a.Tree...)
+	return append(tree, a.ID)
+}
+
+var (
+	idPattern    = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	realmPattern = regexp.MustCompile(`^[.\w-]+$`)
+)
+
+// NewID returns a fresh 32-character lowercase hex identifier, the shape of
+// every Kazoo document id.
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("identity: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// ValidID reports whether id has the shape of an account or user id.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// NormalizeName lower-cases name and drops every character that is not a
+// letter or a digit, the way Kazoo matches account names at login.
+func NormalizeName(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// NewRealm returns a generated realm under suffix for accounts created
+// without one.
+func NewRealm(suffix string) string {
+	return NewID()[:6] + "." + suffix
+}
+
+// Validate checks the fields a client may write, following Kazoo's
+// accounts.json. Uniqueness is the Store's job.
+func (a *Account) Validate() error {
+	v := Violations{}
+	switch n := len([]rune(a.Name)); {
+	case n == 0:
+		v.Add("name", "required", Violation{Message: "Field is required but missing"})
+	case n > 128:
+		v.Add("name", "maxLength", Violation{Message: "String must not be more than 128 characters", Target: 128})
+	}
+	if a.Realm != "" {
+		if len(a.Realm) < 4 {
+			v.Add("realm", "minLength", Violation{Message: "String must be at least 4 characters", Target: 4})
+		} else if len(a.Realm) > 253 {
+			v.Add("realm", "maxLength", Violation{Message: "String must not be more than 253 characters", Target: 253})
+		} else if !realmPattern.MatchString(a.Realm) {
+			v.Add("realm", "pattern", Violation{Message: "Failed to match pattern '^[.\\w-]+$'", Target: `^[.\w-]+$`})
+		}
+	}
+	if a.Timezone != "" && (len(a.Timezone) < 5 || len(a.Timezone) > 32) {
+		v.Add("timezone", "minLength", Violation{Message: "String must be 5 to 32 characters"})
+	}
+	return v.Err()
+}
