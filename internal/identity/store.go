@@ -53,7 +53,8 @@ func uniqueErr(field, msg string) *Error {
 //     every token revocation, appends an Event in the same transaction.
 //   - Update methods run fn on the current value inside a transaction that
 //     excludes concurrent updates of the same row; an error from fn aborts
-//     and is returned as is. fn must not change ids.
+//     and is returned as is. fn must not change ids, and must not call the
+//     Store (a backend may hold its only write connection while fn runs).
 //   - Returned values are copies the caller may keep and modify.
 type Store interface {
 	// Bootstrap creates the first account (a system account), its admin

@@ -58,8 +58,7 @@ var usernamePattern = regexp.MustCompile(`^[+@.\w-]+$`)
 func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // Validate checks the client-writable fields as Kazoo's users.json does.
-// Username uniqueness is the Store's job (ErrConflict on create/update is
-// reported by crossbar as data.username.unique).
+// Username uniqueness is the Store's job (it returns ErrUsernameTaken).
 func (u *User) Validate() error {
 	v := Violations{}
 	for _, f := range []struct{ name, value string }{{"first_name", u.FirstName}, {"last_name", u.LastName}} {
