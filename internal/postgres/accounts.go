@@ -1,0 +1,324 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/audian/audian/internal/identity"
+)
+
+const accountCols = `id, COALESCE(parent_id, ''), path, name, realm, timezone, language,
+	enabled, system, extra, tokens_valid_after, revision, created, modified`
+
+// scanAccount reads one row selected with accountCols. Tree is derived
+// from the stored path, which is the only place the hierarchy is kept.
+func scanAccount(row pgx.Row) (*identity.Account, error) {
+	var a identity.Account
+	var path string
+	var extra []byte
+	var tva *time.Time
+	if err := row.Scan(&a.ID, &a.ParentID, &path, &a.Name, &a.Realm, &a.Timezone, &a.Language,
+		&a.Enabled, &a.System, &extra, &tva, &a.Revision, &a.Created, &a.Modified); err != nil {
+		return nil, err
+	}
+	a.Tree = treeOf(path)
+	if err := unmarshalJSON(extra, &a.Extra); err != nil {
+		return nil, err
+	}
+	a.TokensValidAfter = fromNull(tva)
+	a.Created, a.Modified = normTime(a.Created), normTime(a.Modified)
+	return &a, nil
+}
+
+// treeOf returns the ancestor ids in path '/root/.../self/', or nil for a
+// root account.
+func treeOf(path string) []string {
+	ids := strings.Split(strings.Trim(path, "/"), "/")
+	if len(ids) <= 1 {
+		return nil
+	}
+	return ids[:len(ids)-1]
+}
+
+// pathOf is the inverse of treeOf.
+func pathOf(tree []string, id string) string {
+	var b strings.Builder
+	b.WriteString("/")
+	for _, t := range tree {
+		b.WriteString(t + "/")
+	}
+	return b.String() + id + "/"
+}
+
+// jsonOrNull encodes v, or returns nil (SQL NULL) when v is a nil map or
+// slice, so that nil and empty stay distinct.
+func jsonOrNull(v any, isNil bool) ([]byte, error) {
+	if isNil {
+		return nil, nil
+	}
+	return json.Marshal(v)
+}
+
+// unmarshalJSON decodes b into v, leaving v untouched for SQL NULL.
+func unmarshalJSON(b []byte, v any) error {
+	if b == nil {
+		return nil
+	}
+	return json.Unmarshal(b, v)
+}
+
+// normAccount brings the fields a caller may set into stored form.
+func normAccount(a *identity.Account) {
+	a.TokensValidAfter = normTime(a.TokensValidAfter)
+}
+
+// insertAccount stores a, whose Tree, Revision and times are already set.
+func insertAccount(ctx context.Context, tx pgx.Tx, a *identity.Account) error {
+	extra, err := jsonOrNull(a.Extra, a.Extra == nil)
+	if err != nil {
+		return err
+	}
+	var parent any
+	if a.ParentID != "" {
+		parent = a.ParentID
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO accounts (id, parent_id, path, name, name_norm, realm, realm_lower,
+		timezone, language, enabled, system, extra, tokens_valid_after, revision, created, modified)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		a.ID, parent, pathOf(a.Tree, a.ID), a.Name, identity.NormalizeName(a.Name), a.Realm, strings.ToLower(a.Realm),
+		a.Timezone, a.Language, a.Enabled, a.System, extra, nullTime(a.TokensValidAfter), a.Revision, a.Created, a.Modified)
+	return err
+}
+
+// Bootstrap creates the first account, forced to be a root system account,
+// with its admin user and account key, in one transaction. An advisory
+// lock makes two processes bootstrapping at once see each other.
+func (db *DB) Bootstrap(ctx context.Context, a *identity.Account, u *identity.User, k *identity.APIKey) (err error) {
+	defer wrap(&err, "postgres: bootstrap")
+	ca := *a
+	if ca.ID == "" {
+		ca.ID = identity.NewID()
+	}
+	ca.ParentID, ca.Tree, ca.System = "", nil, true
+	now := db.clock()
+	normAccount(&ca)
+	ca.Revision, ca.Created, ca.Modified = nextRevision(""), now, now
+	var cu *identity.User
+	if u != nil {
+		c := *u
+		c.AccountID = ca.ID
+		prepareUser(&c, now)
+		cu = &c
+	}
+	var ck *identity.APIKey
+	if k != nil {
+		c := *k
+		c.AccountID = ca.ID
+		if c.Kind == "" {
+			c.Kind = identity.KeyKindAccount
+		}
+		prepareAPIKey(&c, now)
+		ck = &c
+	}
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockBootstrap, db.lockKey); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts)`).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return identity.ErrBootstrapped
+		}
+		if err := insertAccount(ctx, tx, &ca); err != nil {
+			return err
+		}
+		evs := []identity.Event{{Kind: identity.EventAccount, ID: ca.ID}}
+		if cu != nil {
+			if err := insertUser(ctx, tx, cu); err != nil {
+				return err
+			}
+			evs = append(evs, identity.Event{Kind: identity.EventUser, ID: cu.ID})
+		}
+		if ck != nil {
+			if err := insertAPIKey(ctx, tx, ck); err != nil {
+				return err
+			}
+			evs = append(evs, identity.Event{Kind: identity.EventAPIKey, ID: ck.ID})
+		}
+		return db.appendEvents(ctx, tx, evs...)
+	})
+	if err != nil {
+		return err
+	}
+	*a = ca
+	if cu != nil {
+		*u = *cu
+	}
+	if ck != nil {
+		*k = *ck
+	}
+	return nil
+}
+
+// CreateAccount stores a. Its Tree is computed from the parent's stored
+// path, whatever the caller put there, and written back into a with the
+// revision and times.
+func (db *DB) CreateAccount(ctx context.Context, a *identity.Account) (err error) {
+	defer wrap(&err, "postgres: create account")
+	c := *a
+	if c.ID == "" {
+		c.ID = identity.NewID()
+	}
+	now := db.clock()
+	normAccount(&c)
+	c.Tree = nil
+	c.Revision, c.Created, c.Modified = nextRevision(""), now, now
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if c.ParentID != "" {
+			// FOR KEY SHARE keeps the parent from being deleted until
+			// this transaction ends.
+			var path string
+			err := tx.QueryRow(ctx, `SELECT path FROM accounts WHERE id = $1 FOR KEY SHARE`, c.ParentID).Scan(&path)
+			if err != nil {
+				return err
+			}
+			c.Tree = append(treeOf(path), c.ParentID)
+		}
+		if err := insertAccount(ctx, tx, &c); err != nil {
+			return err
+		}
+		return db.appendEvents(ctx, tx, identity.Event{Kind: identity.EventAccount, ID: c.ID})
+	})
+	if err != nil {
+		return err
+	}
+	*a = c
+	return nil
+}
+
+// Account returns the account with id.
+func (db *DB) Account(ctx context.Context, id string) (_ *identity.Account, err error) {
+	defer wrap(&err, "postgres: account %q", id)
+	return scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
+}
+
+// UpdateAccount applies fn to the account under a row lock. The event
+// carries a Cutoff when fn moved TokensValidAfter.
+func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(*identity.Account) error) (_ *identity.Account, err error) {
+	var a *identity.Account
+	err = db.update(ctx, func(tx pgx.Tx) error {
+		old, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		oldRev, oldTVA, oldParent, oldTree, oldCreated := old.Revision, old.TokensValidAfter, old.ParentID, old.Tree, old.Created
+		old.Tree = append([]string(nil), oldTree...)
+		if err := fn(old); err != nil {
+			return fnError{err}
+		}
+		a = old
+		if a.ID != id || a.ParentID != oldParent {
+			return errIDChanged
+		}
+		normAccount(a)
+		a.Tree, a.Created = oldTree, oldCreated
+		a.Revision, a.Modified = nextRevision(oldRev), db.clock()
+		extra, err := jsonOrNull(a.Extra, a.Extra == nil)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE accounts SET name = $2, name_norm = $3, realm = $4, realm_lower = $5,
+			timezone = $6, language = $7, enabled = $8, system = $9, extra = $10, tokens_valid_after = $11,
+			revision = $12, modified = $13 WHERE id = $1`,
+			id, a.Name, identity.NormalizeName(a.Name), a.Realm, strings.ToLower(a.Realm), a.Timezone, a.Language,
+			a.Enabled, a.System, extra, nullTime(a.TokensValidAfter), a.Revision, a.Modified)
+		if err != nil {
+			return err
+		}
+		e := identity.Event{Kind: identity.EventAccount, ID: id}
+		if !a.TokensValidAfter.Equal(oldTVA) {
+			e.Cutoff = a.TokensValidAfter
+		}
+		return db.appendEvents(ctx, tx, e)
+	}, "postgres: update account %q", id)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// DeleteAccount removes the account; users and keys go with it through ON
+// DELETE CASCADE, and the account's Cutoff event covers their tokens.
+func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
+	defer wrap(&err, "postgres: delete account %q", id)
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		// Lock first and look for children in a later statement: a
+		// CreateAccount holding the parent FOR KEY SHARE has committed by
+		// the time the lock is granted, and only a new statement's
+		// snapshot sees its child.
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, id).Scan(new(int)); err != nil {
+			return err
+		}
+		var children bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE parent_id = $1)`, id).Scan(&children); err != nil {
+			return err
+		}
+		if children {
+			return identity.ErrHasChildren
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, id); err != nil {
+			// The parent_id foreign key is the last word should a child
+			// appear anyway.
+			if isForeignKeyViolation(err) {
+				return identity.ErrHasChildren
+			}
+			return err
+		}
+		return db.appendEvents(ctx, tx, identity.Event{Kind: identity.EventAccount, ID: id, Cutoff: db.clock()})
+	})
+}
+
+// Children lists the direct children of id; a missing account has none.
+func (db *DB) Children(ctx context.Context, id string, p identity.Page) (_ []*identity.Account, _ string, err error) {
+	defer wrap(&err, "postgres: children of %q", id)
+	return db.accountList(ctx, id, p, `parent_id = $3`, func(string) []any { return []any{id} })
+}
+
+// Descendants lists every account below id by prefix match on path, which
+// the text_pattern_ops index serves; a missing account has none.
+func (db *DB) Descendants(ctx context.Context, id string, p identity.Page) (_ []*identity.Account, _ string, err error) {
+	defer wrap(&err, "postgres: descendants of %q", id)
+	return db.accountList(ctx, id, p, `path LIKE $3 AND id <> $4`, func(path string) []any { return []any{likePrefix(path), id} })
+}
+
+// accountList returns one page of the accounts matching where, below the
+// account id, whose path is looked up first. where uses $3 onwards, bound
+// to args(path).
+func (db *DB) accountList(ctx context.Context, id string, p identity.Page, where string, args func(path string) []any) ([]*identity.Account, string, error) {
+	var path string
+	if err := db.pool.QueryRow(ctx, `SELECT path FROM accounts WHERE id = $1`, id).Scan(&path); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, "", nil
+		}
+		return nil, "", err
+	}
+	limit := p.Limit()
+	rows, err := db.pool.Query(ctx, `SELECT `+accountCols+` FROM accounts WHERE id > $1 AND `+where+` ORDER BY id LIMIT $2`,
+		append([]any{p.After, limit + 1}, args(path)...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*identity.Account, error) { return scanAccount(row) })
+	if err != nil {
+		return nil, "", err
+	}
+	items, next := pageOf(items, limit, func(a *identity.Account) string { return a.ID })
+	return items, next, nil
+}
