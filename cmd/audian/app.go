@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/audian/audian/internal/config"
+	"github.com/audian/audian/internal/credential"
+	"github.com/audian/audian/internal/crossbar"
+	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/postgres"
+	"github.com/audian/audian/internal/ratelimit"
+	"github.com/audian/audian/internal/server"
+	"github.com/audian/audian/internal/sqlite"
+	"github.com/audian/audian/internal/token"
+)
+
+// Main is one audian server process, wired from its Config. End-to-end
+// tests build one, Open it, and talk to URL().
+type Main struct {
+	Config config.Config
+	Stdout io.Writer // the terminal: the bootstrap credentials go here, once
+	Stderr io.Writer // the log stream
+	// Hasher overrides the password hasher (tests use cheap parameters).
+	Hasher *credential.PasswordHasher
+	// Now overrides the clock of token issue and verification.
+	Now func() time.Time
+
+	Logger *slog.Logger
+	Store  identity.Store
+	Tokens *token.Service
+	API    *crossbar.API
+	Feed   *server.Feed
+	Server *server.Server
+	// Bootstrapped holds the credentials when Open bootstrapped the database.
+	Bootstrapped *crossbar.BootstrapResult
+
+	pg *postgres.DB
+}
+
+// Open connects everything; it does not serve yet.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := &m.Config
+	cfg.Resolve()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	m.Logger = newLogger(m.Stderr, cfg.LogLevel)
+	sealer, err := openSealer(cfg)
+	if err != nil {
+		return err
+	}
+	hasher := credential.DefaultHasher
+	if m.Hasher != nil {
+		hasher = *m.Hasher
+	}
+	if m.Store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	m.Tokens, err = token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime, Now: m.Now})
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	proxies, _ := cfg.Proxies()
+	node := cfg.Node
+	if node == "" {
+		node = nodeName(cfg.Listen)
+	}
+	var feed *server.Feed
+	m.API = crossbar.New(crossbar.Config{
+		Version:        Version,
+		Node:           node,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		TokenLifetime:  cfg.TokenLifetime,
+		RateCost:       cfg.RateCost,
+		CORSOrigin:     cfg.CORSOrigin,
+		TrustedProxies: proxies,
+		RealmSuffix:    cfg.RealmSuffix,
+	}, crossbar.Deps{
+		Store:   m.Store,
+		Tokens:  m.Tokens,
+		Sealer:  sealer,
+		Hasher:  hasher,
+		Limiter: ratelimit.NewMemory(cfg.RateBurst, cfg.RatePerSecond, 1_000_000, nil),
+		Sync:    func(ctx context.Context) error { return feed.Sync(ctx) },
+		Logger:  m.Logger,
+		Now:     m.Now,
+	})
+	feed = server.NewFeed(m.Store, cfg.FeedInterval, 25*time.Hour+time.Hour, m.Logger,
+		m.Tokens.Apply,
+		m.API.Apply,
+		func(e identity.Event) {
+			if e.Kind == identity.EventSigningKey {
+				if err := m.Tokens.Reload(context.Background()); err != nil {
+					m.Logger.Warn("reloading signing keys failed", "error", err.Error())
+				}
+			}
+		})
+	m.Feed = feed
+	if err := feed.Sync(ctx); err != nil {
+		return fmt.Errorf("reading the change feed: %w", err)
+	}
+
+	res, err := crossbar.Bootstrap(ctx, m.Store, sealer, hasher, crossbar.BootstrapParams{
+		AccountName: "Root", Username: "admin", RealmSuffix: cfg.RealmSuffix,
+	})
+	switch {
+	case errors.Is(err, identity.ErrBootstrapped):
+	case err != nil:
+		return fmt.Errorf("bootstrap: %w", err)
+	default:
+		m.Bootstrapped = res
+		printBootstrap(m.Stdout, res)
+	}
+
+	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS}
+	if !cfg.InsecureHTTP {
+		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey
+		if opts.CertFile == "" {
+			if opts.CertFile, opts.KeyFile, err = server.SelfSigned(filepath.Join(cfg.DataDir, "tls"), time.Now()); err != nil {
+				return fmt.Errorf("self-signed certificate: %w", err)
+			}
+		}
+	} else {
+		m.Logger.Warn("serving plain HTTP: use --insecure-http only behind a proxy that terminates TLS")
+	}
+	if m.Server, err = server.New(opts, m.API); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (m *Main) openStore(ctx context.Context) (identity.Store, error) {
+	cfg := &m.Config
+	if cfg.Postgres() {
+		db, err := postgres.Open(ctx, cfg.Database)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", config.RedactDSN(cfg.Database), err)
+		}
+		m.pg = db
+		return db, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", cfg.Database, err)
+	}
+	return db, nil
+}
+
+// openSealer loads the key-encryption key: AUDIAN_KEK when set (every
+// process sharing a database must be given the same one), else the key
+// file, created on first start.
+func openSealer(cfg *config.Config) (*credential.Sealer, error) {
+	var kek []byte
+	var err error
+	if cfg.KEK != "" {
+		kek, err = credential.ParseKEK(cfg.KEK)
+		if err != nil {
+			return nil, fmt.Errorf("AUDIAN_KEK: %w", err)
+		}
+	} else if kek, err = credential.LoadOrCreateKEK(cfg.KEKFile); err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	return credential.NewSealer(kek)
+}
+
+// URL is the base URL the server answers on.
+func (m *Main) URL() string {
+	scheme := "https"
+	if !m.Server.TLS() {
+		scheme = "http"
+	}
+	return scheme + "://" + m.Server.Addr().String()
+}
+
+// Run serves until ctx ends, then stops gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go m.Feed.Run(ctx)
+	if m.pg != nil {
+		go func() {
+			if err := m.pg.Listen(ctx, m.Feed.Wake); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("listening for change notifications failed; polling only", "error", err.Error())
+			}
+		}()
+	}
+	m.Logger.Info("serving", "url", m.URL(), "config", m.Config.String())
+	errc := make(chan error, 1)
+	go func() { errc <- m.Server.Serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if err := m.Server.Shutdown(stopCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	m.Logger.Info("stopped")
+	return <-errc
+}
+
+// Close releases what Open acquired.
+func (m *Main) Close() error {
+	if m.Store != nil {
+		return m.Store.Close()
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// nodeName derives Kazoo's 22-character node id from the host name.
+func nodeName(listen string) string {
+	host, _ := os.Hostname()
+	sum := md5.Sum([]byte(host + "/" + listen))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func printBootstrap(w io.Writer, r *crossbar.BootstrapResult) {
+	fmt.Fprintf(w, `
+  audian: first start. Created the system account, its administrator and an API key.
+  These secrets are shown ONCE and are not logged; store them now.
+
+    account_id  %s
+    username    %s
+    password    %s
+    api_key     %s
+
+`, r.AccountID, r.Username, r.Password.Reveal(), r.APIKey.Reveal())
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := config.Load("audian serve", args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, Stdout: stdout, Stderr: stderr}
+	defer m.Close()
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}

@@ -1,0 +1,65 @@
+// Command audian is the audian authentication server.
+//
+//	audian serve      run the server (HTTPS on :8443, SQLite in ./audian-data)
+//	audian bootstrap  create the first account, admin user and API key
+//	audian version    print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+const usage = `audian is an authentication server speaking the Kazoo Crossbar v2 API.
+
+Usage:
+  audian serve [flags]       run the server; audian serve --help lists the settings
+  audian bootstrap [flags]   create the first account, its admin user and an API key
+  audian version             print the version
+`
+
+// run is main without the process: tests call it with their own
+// arguments, environment and outputs.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], getenv, stdout, stderr)
+	case "bootstrap":
+		err = bootstrapCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "audian", Version)
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "audian: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "audian:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,271 @@
+// Package config holds audian's settings: defaults, then an optional TOML
+// file, then AUDIAN_* environment variables, then command-line flags, each
+// overriding the one before.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is every setting of audian serve.
+type Config struct {
+	DataDir        string        `toml:"data_dir"`
+	Listen         string        `toml:"listen"`
+	Database       string        `toml:"database"`
+	TLSCert        string        `toml:"tls_cert"`
+	TLSKey         string        `toml:"tls_key"`
+	InsecureHTTP   bool          `toml:"insecure_http"`
+	KEKFile        string        `toml:"kek_file"`
+	KEK            string        `toml:"-"` // only from AUDIAN_KEK, never a file or flag
+	TokenLifetime  time.Duration `toml:"token_lifetime"`
+	MaxBodyBytes   int64         `toml:"max_body_bytes"`
+	RateBurst      int           `toml:"rate_burst"`
+	RatePerSecond  float64       `toml:"rate_per_second"`
+	RateCost       int           `toml:"rate_cost"`
+	CORSOrigin     string        `toml:"cors_origin"`
+	TrustedProxies []string      `toml:"trusted_proxies"`
+	RealmSuffix    string        `toml:"realm_suffix"`
+	LogLevel       string        `toml:"log_level"`
+	Node           string        `toml:"node"`
+	FeedInterval   time.Duration `toml:"feed_interval"`
+}
+
+// Default returns the defaults: everything under ./audian-data, HTTPS on
+// :8443, SQLite.
+func Default() Config {
+	return Config{
+		DataDir:       "audian-data",
+		Listen:        ":8443",
+		TokenLifetime: time.Hour,
+		MaxBodyBytes:  1 << 20,
+		RateBurst:     100,
+		RatePerSecond: 10,
+		RateCost:      1,
+		CORSOrigin:    "*",
+		RealmSuffix:   "sip.audian.local",
+		LogLevel:      "info",
+		FeedInterval:  250 * time.Millisecond,
+	}
+}
+
+// setting is one setting as a flag and an environment variable.
+type setting struct {
+	name  string // flag name; the variable is AUDIAN_ + upper(name with - as _)
+	usage string
+	bind  func(fs *flag.FlagSet, c *Config, usage string)
+}
+
+func (s setting) env() string {
+	return "AUDIAN_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+}
+
+var settings = []setting{
+	{"data-dir", "directory for the SQLite database, TLS certificate and key-encryption key", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.DataDir, "data-dir", c.DataDir, u) }},
+	{"listen", "address to serve on", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.Listen, "listen", c.Listen, u) }},
+	{"database", "database DSN: a SQLite file path, or postgres://... for PostgreSQL (default DATA_DIR/audian.db)", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.Database, "database", c.Database, u) }},
+	{"tls-cert", "TLS certificate (PEM); default: a self-signed one in DATA_DIR/tls", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, u) }},
+	{"tls-key", "TLS private key (PEM) for --tls-cert", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, u) }},
+	{"insecure-http", "serve plain HTTP (only behind a proxy that terminates TLS)", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.BoolVar(&c.InsecureHTTP, "insecure-http", c.InsecureHTTP, u)
+	}},
+	{"kek-file", "key-encryption key file (32 random bytes, base64); created if missing (default DATA_DIR/kek); AUDIAN_KEK overrides", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.KEKFile, "kek-file", c.KEKFile, u) }},
+	{"token-lifetime", "auth token lifetime, 15m to 24h", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.TokenLifetime, "token-lifetime", c.TokenLifetime, u)
+	}},
+	{"max-body-bytes", "request body limit in bytes", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, u)
+	}},
+	{"rate-burst", "rate limit bucket size per client address and account", func(fs *flag.FlagSet, c *Config, u string) { fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, u) }},
+	{"rate-per-second", "rate limit refill per second", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.Float64Var(&c.RatePerSecond, "rate-per-second", c.RatePerSecond, u)
+	}},
+	{"rate-cost", "tokens each request costs; 0 turns rate limiting off", func(fs *flag.FlagSet, c *Config, u string) { fs.IntVar(&c.RateCost, "rate-cost", c.RateCost, u) }},
+	{"cors-origin", "Access-Control-Allow-Origin value", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.StringVar(&c.CORSOrigin, "cors-origin", c.CORSOrigin, u)
+	}},
+	{"trusted-proxies", "comma-separated addresses or CIDRs whose X-Forwarded-For is trusted", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.Func("trusted-proxies", u, func(s string) error { c.TrustedProxies = splitList(s); return nil })
+	}},
+	{"realm-suffix", "suffix of generated account realms", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.StringVar(&c.RealmSuffix, "realm-suffix", c.RealmSuffix, u)
+	}},
+	{"log-level", "debug, info, warn or error", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, u) }},
+	{"node", "node name reported in replies (default: derived from the host name)", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.Node, "node", c.Node, u) }},
+	{"feed-interval", "how often to poll the database for changes made by other processes", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.FeedInterval, "feed-interval", c.FeedInterval, u)
+	}},
+}
+
+// Flags registers every setting on fs, bound to c. Set c's earlier layers
+// (defaults, file, environment) before calling it: the current values
+// become the flags' defaults, so --help shows what is in force.
+func Flags(fs *flag.FlagSet, c *Config) {
+	for _, s := range settings {
+		s.bind(fs, c, s.usage+" ["+s.env()+"]")
+	}
+}
+
+// Load builds the configuration for args: defaults, the TOML file named
+// by AUDIAN_CONFIG or --config, the environment, then the flags. extra
+// adds a command's own flags. The returned FlagSet has been parsed.
+func Load(name string, args []string, getenv func(string) string, out io.Writer, extra ...func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
+	c := Default()
+	path := getenv("AUDIAN_CONFIG")
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			path = v
+		} else if (a == "--config" || a == "-config") && i+1 < len(args) {
+			path = args[i+1]
+		}
+	}
+	if path != "" {
+		if _, err := toml.DecodeFile(path, &c); err != nil {
+			return c, nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(getenv); err != nil {
+		return c, nil, err
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.String("config", path, "TOML configuration file [AUDIAN_CONFIG]")
+	Flags(fs, &c)
+	for _, add := range extra {
+		add(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, fs, err
+	}
+	return c, fs, nil
+}
+
+// applyEnv reads AUDIAN_* variables by parsing them as the flags would.
+func (c *Config) applyEnv(getenv func(string) string) error {
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	Flags(fs, c)
+	var errs []error
+	for _, s := range settings {
+		if v := getenv(s.env()); v != "" {
+			if err := fs.Set(s.name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", s.env(), err))
+			}
+		}
+	}
+	c.KEK = getenv("AUDIAN_KEK")
+	return errors.Join(errs...)
+}
+
+// Resolve fills the settings that default to paths under DataDir.
+func (c *Config) Resolve() {
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "audian.db")
+	}
+	if c.KEKFile == "" {
+		c.KEKFile = filepath.Join(c.DataDir, "kek")
+	}
+}
+
+// Postgres reports whether Database selects PostgreSQL.
+func (c *Config) Postgres() bool {
+	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
+}
+
+// Validate reports every problem with c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir must not be empty"))
+	}
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen must not be empty"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls-cert and tls-key go together"))
+	}
+	if c.TokenLifetime < 15*time.Minute || c.TokenLifetime > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("token-lifetime %s is outside 15m..24h", c.TokenLifetime))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, errors.New("max-body-bytes must be at least 1024"))
+	}
+	if c.RateCost < 0 || c.RateBurst < 1 || c.RatePerSecond <= 0 {
+		errs = append(errs, errors.New("rate-cost must be >= 0, rate-burst >= 1, rate-per-second > 0"))
+	}
+	if _, err := c.Proxies(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log-level %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if c.FeedInterval < 10*time.Millisecond || c.FeedInterval > 5*time.Second {
+		errs = append(errs, errors.New("feed-interval must be within 10ms..5s"))
+	}
+	return errors.Join(errs...)
+}
+
+// Proxies parses TrustedProxies.
+func (c *Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		addr, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted-proxies: %q is neither an address nor a CIDR", s)
+		}
+		out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+	}
+	return out, nil
+}
+
+// String describes c with secrets redacted: the KEK, and a password in
+// the database DSN.
+func (c Config) String() string {
+	kek := ""
+	if c.KEK != "" {
+		kek = "<redacted>"
+	}
+	return fmt.Sprintf("data_dir=%s listen=%s database=%s tls_cert=%s insecure_http=%t kek_file=%s kek=%s token_lifetime=%s max_body_bytes=%d rate=%d/%g/s cost=%d",
+		c.DataDir, c.Listen, RedactDSN(c.Database), c.TLSCert, c.InsecureHTTP, c.KEKFile, kek, c.TokenLifetime, c.MaxBodyBytes, c.RateBurst, c.RatePerSecond, c.RateCost)
+}
+
+// RedactDSN hides the password of a postgres:// URL.
+func RedactDSN(dsn string) string {
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return dsn
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return dsn
+	}
+	user := rest[:at]
+	if name, _, hasPw := strings.Cut(user, ":"); hasPw {
+		user = name + ":<redacted>"
+	}
+	return scheme + "://" + user + rest[at:]
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

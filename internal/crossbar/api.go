@@ -1,0 +1,265 @@
+// Package crossbar serves audian's /v2 JSON API, wire-compatible with Kazoo
+// Crossbar v2 (see spec/api.md). Every route is listed in routes; every
+// protected route runs the same pipeline (authenticate, resolve the account
+// in the path, check reach, check permission) before its handler; every
+// failure is written by one function from one table (errors.go).
+package crossbar
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/audian/audian/internal/identity"
+)
+
+// TokenService issues and verifies auth tokens (internal/token).
+type TokenService interface {
+	Issue(c identity.Claims, lifetime time.Duration) (string, identity.Claims, error)
+	Verify(raw string) (*identity.Claims, error)
+	JWKS() []byte
+	KeyIDs() []string
+	PublicKeyPEM(kid string) (string, bool)
+}
+
+// Sealer encrypts the account API key for readback (internal/credential).
+type Sealer interface {
+	Seal(plaintext, ad []byte) ([]byte, error)
+	Open(ciphertext, ad []byte) ([]byte, error)
+	Lookup(purpose string, data []byte) string
+}
+
+// PasswordHasher hashes and checks passwords (internal/credential).
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(phc, password string) bool
+	Burn(password string)
+}
+
+// Limiter takes cost tokens from the bucket named key. It reports the
+// tokens left, and when ok is false how long until the request could pass.
+type Limiter interface {
+	Take(ctx context.Context, key string, cost int) (remaining int, retryAfter time.Duration, ok bool)
+}
+
+// Config holds the API's settings.
+type Config struct {
+	Version        string
+	Node           string // 22 characters, as Kazoo's node
+	MaxBodyBytes   int64
+	TokenLifetime  time.Duration
+	RateCost       int // tokens per request; 0 disables limiting
+	CORSOrigin     string
+	TrustedProxies []netip.Prefix
+	RealmSuffix    string
+	// PasswordMinLength applies to passwords set through the API.
+	PasswordMinLength int
+}
+
+// Deps are the collaborators of the API.
+type Deps struct {
+	Store   identity.Store
+	Tokens  TokenService
+	Sealer  Sealer
+	Hasher  PasswordHasher
+	Limiter Limiter
+	// Sync brings this process up to date with the change feed. Handlers
+	// call it after a write so that the caller's next request, on this
+	// node, already sees the write (its tokens revoked, its caches fresh).
+	Sync   func(context.Context) error
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// API is the /v2 HTTP API.
+type API struct {
+	cfg      Config
+	store    identity.Store
+	tokens   TokenService
+	sealer   Sealer
+	hasher   PasswordHasher
+	limiter  Limiter
+	sync     func(context.Context) error
+	log      *slog.Logger
+	now      func() time.Time
+	accounts *accountCache
+	mux      *http.ServeMux
+}
+
+// New returns the API.
+func New(cfg Config, d Deps) *API {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.TokenLifetime <= 0 {
+		cfg.TokenLifetime = time.Hour
+	}
+	if cfg.CORSOrigin == "" {
+		cfg.CORSOrigin = "*"
+	}
+	if cfg.RealmSuffix == "" {
+		cfg.RealmSuffix = "sip.audian.local"
+	}
+	if cfg.PasswordMinLength == 0 {
+		cfg.PasswordMinLength = 8
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Sync == nil {
+		d.Sync = func(context.Context) error { return nil }
+	}
+	a := &API{
+		cfg: cfg, store: d.Store, tokens: d.Tokens, sealer: d.Sealer, hasher: d.Hasher,
+		limiter: d.Limiter, sync: d.Sync, log: d.Logger, now: d.Now,
+		accounts: newAccountCache(d.Store, 100_000),
+		mux:      http.NewServeMux(),
+	}
+	for _, rt := range a.routes() {
+		a.mux.Handle(rt.path, a.dispatch(rt))
+	}
+	a.mux.Handle("/", http.HandlerFunc(a.notFound))
+	return a
+}
+
+// ServeHTTP serves the API.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// Apply drops what the API cached about the subject of a change-feed event.
+func (a *API) Apply(e identity.Event) {
+	if e.Kind == identity.EventAccount {
+		a.accounts.invalidate(e.ID)
+	}
+}
+
+// access says which pipeline a route runs.
+type access int
+
+const (
+	public  access = iota // no credentials; any presented token is ignored
+	authed                // a valid token, no account in the path
+	account               // a valid token reaching the {account_id} in the path
+)
+
+// endpoint is one method of one route.
+type endpoint struct {
+	access access
+	perm   identity.Permission
+	// self names the path value that, when equal to the caller's user id,
+	// makes the request about the caller's own user record.
+	self string
+	h    handler
+}
+
+type route struct {
+	path    string
+	methods map[string]endpoint
+}
+
+// routes is every route of the API, with who may call it.
+func (a *API) routes() []route {
+	const acct = "/v2/accounts/{account_id}"
+	return []route{
+		{"/v2/api_auth", map[string]endpoint{
+			"PUT": {access: public, h: a.apiAuth},
+		}},
+		{"/v2/token_auth", map[string]endpoint{
+			"GET":    {access: authed, perm: identity.TokensRead, h: a.tokenInfo},
+			"DELETE": {access: authed, perm: identity.TokensRead, h: a.revokeToken},
+		}},
+		{acct, map[string]endpoint{
+			"GET":    {access: account, perm: identity.AccountsRead, h: a.getAccount},
+			"PUT":    {access: account, perm: identity.AccountsWrite, h: a.createChild},
+			"POST":   {access: account, perm: identity.AccountsWrite, h: a.replaceAccount},
+			"PATCH":  {access: account, perm: identity.AccountsWrite, h: a.patchAccount},
+			"DELETE": {access: account, perm: identity.AccountsWrite, h: a.deleteAccount},
+		}},
+		{acct + "/children", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.children},
+		}},
+		{acct + "/api_key", map[string]endpoint{
+			"GET": {access: account, perm: identity.KeysRead, h: a.getAccountKey},
+			"PUT": {access: account, perm: identity.KeysWrite, h: a.newAccountKey},
+		}},
+		{acct + "/users", map[string]endpoint{
+			"GET": {access: account, perm: identity.UsersRead, h: a.listUsers},
+			"PUT": {access: account, perm: identity.UsersWrite, h: a.createUser},
+		}},
+		{acct + "/users/{user_id}", map[string]endpoint{
+			"GET":    {access: account, perm: identity.UsersRead, self: "user_id", h: a.getUser},
+			"POST":   {access: account, perm: identity.UsersWrite, self: "user_id", h: a.replaceUser},
+			"PATCH":  {access: account, perm: identity.UsersWrite, self: "user_id", h: a.patchUser},
+			"DELETE": {access: account, perm: identity.UsersWrite, h: a.deleteUser},
+		}},
+	}
+}
+
+// dispatch answers a route: CORS preflight, 405 with Allow, or the
+// endpoint's pipeline. Method checks come before authentication, as in
+// Kazoo, because route names are public.
+func (a *API) dispatch(rt route) http.Handler {
+	verbs := make([]string, 0, len(rt.methods)+1)
+	for m := range rt.methods {
+		verbs = append(verbs, m)
+	}
+	verbs = append(verbs, "OPTIONS")
+	sort.Strings(verbs)
+	allow := strings.Join(verbs, ", ")
+	eps := make(map[string]http.Handler, len(rt.methods))
+	for m, ep := range rt.methods {
+		eps[m] = a.pipeline(ep)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.cors(w, r)
+		if h, ok := eps[r.Method]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		w.Header().Set("Allow", allow)
+		a.fail(w, r, nil, &identity.Error{Code: identity.EMethodNotAllowed, Message: "method not allowed"})
+	})
+}
+
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	a.cors(w, r)
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	a.fail(w, r, nil, &identity.Error{Code: identity.ENotFound, Message: "not found"})
+}
+
+const (
+	corsMethods = "GET, PUT, POST, PATCH, DELETE, OPTIONS"
+	corsHeaders = "content-type, x-auth-token, x-request-id, authorization, if-match, x-kazoo-cluster-id, x-http-method-override, cache-control, x-requested-with"
+	corsExpose  = "content-type, x-auth-token, x-request-id, location, etag"
+)
+
+// cors adds Kazoo's CORS headers to cross-origin requests and preflights.
+func (a *API) cors(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Origin") == "" && r.Method != http.MethodOptions {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", a.cfg.CORSOrigin)
+	h.Set("Access-Control-Allow-Methods", corsMethods)
+	h.Set("Access-Control-Allow-Headers", corsHeaders)
+	h.Set("Access-Control-Expose-Headers", corsExpose)
+	h.Set("Access-Control-Max-Age", "86400")
+	if a.cfg.CORSOrigin != "*" {
+		h.Add("Vary", "Origin")
+	}
+}

@@ -1,0 +1,123 @@
+package crossbar
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/audian/audian/internal/credential"
+	"github.com/audian/audian/internal/identity"
+)
+
+// apiAuth exchanges an API key for an auth token (PUT /v2/api_auth).
+func (a *API) apiAuth(c *call) (*reply, error) {
+	data, err := a.readData(c)
+	if err != nil {
+		return nil, err
+	}
+	raw, present := data["api_key"]
+	secret, isString := raw.(string)
+	switch {
+	case !present:
+		return nil, identity.Invalid("api_key", "required", "Field is required but missing")
+	case !isString:
+		return nil, identity.Invalid("api_key", "type", "Value did not match type(s): string")
+	}
+	// Every failure below is the same 401: the reply must not say whether
+	// a key exists, was revoked, or belongs to a disabled account.
+	key, err := a.store.APIKeyByHash(c.ctx, credential.HashKey(secret))
+	if identity.ErrorCode(err) == identity.ENotFound {
+		return nil, identity.ErrUnauthorized
+	} else if err != nil {
+		return nil, err
+	}
+	if !key.Live(c.now) {
+		return nil, identity.ErrUnauthorized
+	}
+	acct, err := a.accounts.get(c.ctx, key.AccountID)
+	if err != nil {
+		if identity.ErrorCode(err) == identity.ENotFound {
+			return nil, identity.ErrUnauthorized
+		}
+		return nil, err
+	}
+	if !acct.acct.Enabled {
+		return nil, identity.ErrUnauthorized
+	}
+	c.info.AccountID = acct.acct.ID
+	token, _, err := a.tokens.Issue(identity.Claims{
+		AccountID: key.AccountID,
+		Method:    identity.MethodAPIAuth,
+		KeyID:     key.ID,
+		PrivLevel: identity.RoleAdmin,
+		Scopes:    key.Scopes,
+	}, a.cfg.TokenLifetime)
+	if err != nil {
+		return nil, err
+	}
+	return &reply{
+		status:    http.StatusCreated,
+		data:      loginData(acct.acct, ""),
+		revision:  "automatic",
+		authToken: token,
+	}, nil
+}
+
+// loginData is the data of a successful login, as Kazoo's response_auth.
+func loginData(a *identity.Account, ownerID string) map[string]any {
+	lang := a.Language
+	if lang == "" {
+		lang = "en-us"
+	}
+	d := map[string]any{
+		"account_id":   a.ID,
+		"account_name": a.Name,
+		"is_reseller":  false,
+		"language":     lang,
+		"apps":         []any{},
+	}
+	if ownerID != "" {
+		d["owner_id"] = ownerID
+	}
+	if len(a.Tree) > 0 {
+		d["reseller_id"] = a.Tree[0]
+	}
+	return d
+}
+
+// tokenInfo returns the presented token's claims with the login data
+// (GET /v2/token_auth).
+func (a *API) tokenInfo(c *call) (*reply, error) {
+	acct, err := a.accounts.get(c.ctx, c.p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	d := loginData(acct.acct, c.p.UserID)
+	d["method"] = c.p.Method
+	d["exp"] = c.p.ExpiresAt.Unix()
+	d["iat"] = c.p.IssuedAt.Unix()
+	d["jti"] = c.p.TokenID
+	if c.p.KeyID != "" {
+		d["key_id"] = c.p.KeyID
+	}
+	d["priv_level"] = c.p.Role
+	if c.p.Scopes != nil {
+		d["scopes"] = c.p.Scopes
+	}
+	return &reply{data: d, revision: "automatic"}, nil
+}
+
+// revokeToken revokes the presented token on every node (DELETE
+// /v2/token_auth); Kazoo cannot do this.
+func (a *API) revokeToken(c *call) (*reply, error) {
+	exp := c.p.ExpiresAt
+	if exp.Before(c.now) {
+		exp = c.now.Add(time.Minute)
+	}
+	if err := a.store.RevokeToken(c.ctx, c.p.TokenID, exp); err != nil {
+		return nil, err
+	}
+	if err := a.sync(c.ctx); err != nil {
+		return nil, err
+	}
+	return &reply{revision: "automatic"}, nil
+}

@@ -1,0 +1,105 @@
+package crossbar
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/hex"
+
+	"github.com/audian/audian/internal/credential"
+	"github.com/audian/audian/internal/identity"
+)
+
+// BootstrapParams name the first account and its administrator.
+type BootstrapParams struct {
+	AccountName string
+	Username    string
+	Password    string // "" generates one
+	RealmSuffix string
+}
+
+// BootstrapResult holds the secrets created by Bootstrap. They exist
+// nowhere else in plaintext: show them once.
+type BootstrapResult struct {
+	AccountID string
+	UserID    string
+	Username  string
+	Password  credential.Secret
+	APIKey    credential.Secret
+}
+
+// Bootstrap creates the system account, its admin user and its account
+// API key in one transaction. It returns identity.ErrBootstrapped when the
+// database already has an account.
+func Bootstrap(ctx context.Context, s identity.Store, sealer Sealer, hasher PasswordHasher, p BootstrapParams) (*BootstrapResult, error) {
+	if p.Password == "" {
+		p.Password = credential.NewPassword()
+	}
+	acct := &identity.Account{
+		ID:      identity.NewID(),
+		Name:    p.AccountName,
+		Realm:   identity.NewRealm(p.RealmSuffix),
+		Enabled: true,
+		System:  true,
+	}
+	if err := acct.Validate(); err != nil {
+		return nil, err
+	}
+	u := &identity.User{
+		ID:        identity.NewID(),
+		AccountID: acct.ID,
+		Username:  identity.NormalizeUsername(p.Username),
+		FirstName: "Account",
+		LastName:  "Admin",
+		PrivLevel: identity.RoleAdmin,
+		Enabled:   true,
+	}
+	if u.Username == "" {
+		return nil, identity.Invalid("username", "required", "Field is required but missing")
+	}
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	creds, err := hashCredentials(sealer, hasher, u.Username, p.Password)
+	if err != nil {
+		return nil, err
+	}
+	u.Credentials = creds
+	key, secret, err := NewAccountKey(sealer, acct.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Bootstrap(ctx, acct, u, key); err != nil {
+		return nil, err
+	}
+	return &BootstrapResult{
+		AccountID: acct.ID, UserID: u.ID, Username: u.Username,
+		Password: credential.Secret(p.Password), APIKey: credential.Secret(secret),
+	}, nil
+}
+
+// hashCredentials returns the slow hashes of a password, and the keyed
+// lookups that let user_auth find the user from a Kazoo md5/sha digest of
+// lower(username):password without the digest being stored.
+func hashCredentials(sealer Sealer, hasher PasswordHasher, username, password string) (identity.Credentials, error) {
+	phc, err := hasher.Hash(password)
+	if err != nil {
+		return identity.Credentials{}, err
+	}
+	creds := identity.Credentials{Password: phc}
+	if username == "" {
+		return creds, nil
+	}
+	plain := username + ":" + password
+	m, s := md5.Sum([]byte(plain)), sha1.Sum([]byte(plain))
+	md5hex, sha1hex := hex.EncodeToString(m[:]), hex.EncodeToString(s[:])
+	creds.MD5Lookup = sealer.Lookup("md5", []byte(md5hex))
+	creds.SHA1Lookup = sealer.Lookup("sha", []byte(sha1hex))
+	if creds.MD5Hash, err = hasher.Hash(md5hex); err != nil {
+		return creds, err
+	}
+	if creds.SHA1Hash, err = hasher.Hash(sha1hex); err != nil {
+		return creds, err
+	}
+	return creds, nil
+}

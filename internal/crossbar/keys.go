@@ -1,0 +1,71 @@
+package crossbar
+
+import (
+	"net/http"
+
+	"github.com/audian/audian/internal/credential"
+	"github.com/audian/audian/internal/identity"
+)
+
+// getAccountKey reads back the account's Kazoo API key, creating one on
+// first use (Kazoo creates it with the account).
+func (a *API) getAccountKey(c *call) (*reply, error) {
+	acct := c.target.acct
+	k, err := a.store.AccountKey(c.ctx, acct.ID)
+	if identity.ErrorCode(err) == identity.ENotFound {
+		secret, err := a.replaceAccountKey(c)
+		if err != nil {
+			return nil, err
+		}
+		return &reply{data: map[string]string{"api_key": secret}}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	secret, err := a.sealer.Open(k.Sealed, []byte(k.ID))
+	if err != nil {
+		return nil, err
+	}
+	return &reply{data: map[string]string{"api_key": string(secret)}}, nil
+}
+
+// newAccountKey replaces the account key (PUT /v2/accounts/{id}/api_key).
+// The old key stops working at once, and so do the tokens it minted.
+func (a *API) newAccountKey(c *call) (*reply, error) {
+	secret, err := a.replaceAccountKey(c)
+	if err != nil {
+		return nil, err
+	}
+	return &reply{status: http.StatusCreated, data: map[string]string{"api_key": secret}}, nil
+}
+
+func (a *API) replaceAccountKey(c *call) (string, error) {
+	k, secret, err := NewAccountKey(a.sealer, c.target.acct.ID, c.p.UserID)
+	if err != nil {
+		return "", err
+	}
+	if err := a.store.ReplaceAccountKey(c.ctx, k); err != nil {
+		return "", err
+	}
+	return secret, a.sync(c.ctx)
+}
+
+// NewAccountKey makes a Kazoo account key for accountID: the stored form
+// and the secret to show once.
+func NewAccountKey(s Sealer, accountID, createdBy string) (*identity.APIKey, string, error) {
+	secret := credential.NewAccountKey()
+	k := &identity.APIKey{
+		ID:        identity.NewID(),
+		AccountID: accountID,
+		Kind:      identity.KeyKindAccount,
+		Name:      "account key",
+		Prefix:    credential.KeyPrefix(secret),
+		Hash:      credential.HashKey(secret),
+		CreatedBy: createdBy,
+	}
+	sealed, err := s.Seal([]byte(secret), []byte(k.ID))
+	if err != nil {
+		return nil, "", err
+	}
+	k.Sealed = sealed
+	return k, secret, nil
+}

@@ -1,0 +1,364 @@
+package crossbar
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/audian/audian/internal/identity"
+)
+
+// handler serves one endpoint once the pipeline has authenticated and
+// authorized the call. It returns an error rather than writing one.
+type handler func(c *call) (*reply, error)
+
+// call is one request on its way through the pipeline.
+type call struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	ctx     context.Context
+	info    *RequestInfo
+	now     time.Time
+	token   string              // the presented token, once verified
+	p       *identity.Principal // nil on public routes
+	target  *cachedAccount      // the {account_id} of the path
+	tokens  tokensInfo
+	limited bool
+}
+
+// pipeline runs the fixed security steps for ep, in order: rate limit,
+// authenticate, resolve the account in the path, check reach, check
+// permission. No handler can skip one.
+func (a *API) pipeline(ep endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{w: w, r: r, ctx: r.Context(), info: Info(r.Context()), now: a.now()}
+		if c.info == nil {
+			c.info = &RequestInfo{ID: newRequestID()}
+		}
+		c.info.ClientIP = a.clientIP(r)
+		w.Header().Set("X-Request-ID", c.info.ID)
+		if err := a.steps(c, ep); err != nil {
+			a.fail(w, r, c, err)
+			return
+		}
+		rep, err := ep.h(c)
+		if err != nil {
+			a.fail(w, r, c, err)
+			return
+		}
+		a.respond(c, rep)
+	})
+}
+
+func (a *API) steps(c *call, ep endpoint) error {
+	pathAccount := c.r.PathValue("account_id")
+	if err := a.rateLimit(c, pathAccount); err != nil {
+		return err
+	}
+	if ep.access == public {
+		return nil
+	}
+	raw := presentedToken(c.r)
+	p, err := a.authenticate(c.ctx, raw, c.r.Header.Get("X-Auth-Account-ID"))
+	if err != nil {
+		return err
+	}
+	c.p, c.token = p, raw
+	c.info.AccountID = p.AccountID
+	if ep.access == authed {
+		if ep.perm != "" && !p.Can(ep.perm, false) {
+			return identity.ErrRoleForbidden
+		}
+		return nil
+	}
+	target, err := a.resolveAccount(c.ctx, p, pathAccount)
+	if err != nil {
+		return err
+	}
+	c.target = target
+	c.info.AccountID = target.acct.ID
+	self := ep.self != "" && p.UserID != "" && target.acct.ID == p.AccountID &&
+		c.r.PathValue(ep.self) == p.UserID
+	if !p.Can(ep.perm, self) {
+		return identity.ErrRoleForbidden
+	}
+	return nil
+}
+
+// presentedToken returns the token of X-Auth-Token, or of an
+// Authorization Bearer header.
+func presentedToken(r *http.Request) string {
+	if t := r.Header.Get("X-Auth-Token"); t != "" {
+		return t
+	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// authenticate turns a presented token into a Principal. Every failure is
+// a 401 that says only in general terms what went wrong.
+func (a *API) authenticate(ctx context.Context, raw, accountHeader string) (*identity.Principal, error) {
+	if raw == "" {
+		return nil, identity.ErrMissingCreds
+	}
+	claims, err := a.tokens.Verify(raw)
+	if err != nil {
+		return nil, unauthorized(err)
+	}
+	if accountHeader != "" && accountHeader != claims.AccountID {
+		return nil, identity.ErrUnauthorized
+	}
+	acct, err := a.accounts.get(ctx, claims.AccountID)
+	if identity.ErrorCode(err) == identity.ENotFound {
+		return nil, identity.ErrTokenRevoked
+	} else if err != nil {
+		return nil, err
+	}
+	if !acct.acct.Enabled {
+		return nil, identity.ErrTokenRevoked
+	}
+	p := &identity.Principal{
+		AccountID: claims.AccountID,
+		UserID:    claims.OwnerID,
+		KeyID:     claims.KeyID,
+		TokenID:   claims.ID,
+		Method:    claims.Method,
+		Role:      claims.PrivLevel,
+		Scopes:    claims.Scopes,
+		System:    acct.acct.System,
+		IssuedAt:  time.Unix(claims.IssuedAt, 0),
+		ExpiresAt: time.Unix(claims.ExpiresAt, 0),
+	}
+	if p.Role == "" {
+		p.Role = identity.RoleUser
+	}
+	return p, nil
+}
+
+// unauthorized keeps the public part of a token failure and drops
+// anything else, so that a verifier's internal error never reaches a body.
+func unauthorized(err error) error {
+	for _, known := range []*identity.Error{identity.ErrTokenExpired, identity.ErrTokenRevoked, identity.ErrInvalidToken} {
+		if errors.Is(err, known) {
+			return known
+		}
+	}
+	if identity.ErrorCode(err) == identity.EUnauthorized {
+		return err
+	}
+	return &identity.Error{Code: identity.EUnauthorized, Message: "invalid token", Err: err}
+}
+
+// resolveAccount loads the {account_id} of the path and checks that p
+// reaches it. Callers outside the system account cannot tell a missing
+// account from one outside their reach: both are 403.
+func (a *API) resolveAccount(ctx context.Context, p *identity.Principal, id string) (*cachedAccount, error) {
+	denied := identity.ErrOutsideReach
+	if p.System {
+		denied = identity.ErrNotFound
+	}
+	if !identity.ValidID(id) {
+		return nil, denied
+	}
+	target, err := a.accounts.get(ctx, id)
+	if identity.ErrorCode(err) == identity.ENotFound {
+		return nil, denied
+	} else if err != nil {
+		return nil, err
+	}
+	if !p.Reaches(target.acct) {
+		return nil, identity.ErrOutsideReach
+	}
+	return target, nil
+}
+
+// rateLimit takes the request's cost from the bucket of its client address
+// and the account in its path (Kazoo's keying).
+func (a *API) rateLimit(c *call, pathAccount string) error {
+	if a.limiter == nil {
+		return nil
+	}
+	key := pathAccount
+	if key == "" {
+		key = "no_account"
+	}
+	remaining, retry, ok := a.limiter.Take(c.ctx, c.info.ClientIP+"/"+key, a.cfg.RateCost)
+	c.tokens = tokensInfo{Consumed: a.cfg.RateCost, Remaining: remaining}
+	c.limited = true
+	if !ok {
+		secs := int((retry + time.Second - 1) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		c.w.Header().Set("Retry-After", strconv.Itoa(secs))
+		c.tokens.Consumed = 0
+		return &identity.Error{Code: identity.ETooManyRequests, Message: "too many requests"}
+	}
+	return nil
+}
+
+// clientIP is the peer address, or the last untrusted hop of
+// X-Forwarded-For when the peer is a configured proxy.
+func (a *API) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if len(a.cfg.TrustedProxies) == 0 {
+		return host
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !trusted(a.cfg.TrustedProxies, addr) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !trusted(a.cfg.TrustedProxies, hop) {
+			return hop.String()
+		}
+		host = hop.String()
+	}
+	return host
+}
+
+func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range prefixes {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// respond writes a successful reply in the Crossbar envelope.
+func (a *API) respond(c *call, rep *reply) {
+	env := envelope{
+		Status:    "success",
+		Data:      rep.data,
+		AuthToken: c.token,
+		RequestID: c.info.ID,
+		Revision:  rep.revision,
+		Node:      a.cfg.Node,
+		Timestamp: timestamp(c.now),
+		Version:   a.cfg.Version,
+		Metadata:  &struct{}{},
+	}
+	if rep.authToken != "" {
+		env.AuthToken = rep.authToken
+	}
+	if c.limited {
+		env.Tokens = &c.tokens
+	}
+	if rep.list {
+		if rep.pageSize > 0 {
+			env.PageSize = &rep.pageSize
+		}
+		env.StartKey, env.NextStartKey = rep.startKey, rep.nextKey
+	}
+	if rep.location != "" {
+		c.w.Header().Set("Location", rep.location)
+	}
+	if rep.etag && rep.revision != "" {
+		c.w.Header().Set("ETag", strconv.Quote(rep.revision))
+	}
+	code := rep.status
+	if code == 0 {
+		code = http.StatusOK
+	}
+	writeJSON(c.w, code, &env)
+}
+
+// fail writes err as a Crossbar error reply. It is the only place that
+// turns an error into a status; unexpected errors are logged with the
+// request id and answered without their cause.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	code := identity.ErrorCode(err)
+	st, ok := status[code]
+	if !ok {
+		st = status[identity.EInternal]
+		code = identity.EInternal
+	}
+	info := Info(r.Context())
+	if c != nil {
+		info = c.info
+	}
+	if info == nil {
+		info = &RequestInfo{ID: newRequestID()}
+		w.Header().Set("X-Request-ID", info.ID)
+	}
+	if code == identity.EInternal || code == identity.EUnavailable {
+		a.log.ErrorContext(r.Context(), "request failed", "request_id", info.ID, "error", err.Error())
+	}
+	env := envelope{
+		Status:    "error",
+		Error:     strconv.Itoa(st.code),
+		Message:   st.message,
+		Data:      errorData(err),
+		RequestID: info.ID,
+		Node:      a.cfg.Node,
+		Timestamp: timestamp(a.now()),
+	}
+	if c != nil && c.limited {
+		env.Tokens = &c.tokens
+	}
+	writeJSON(w, st.code, &env)
+}
+
+// RequestInfo carries what the request log line needs from the API.
+type RequestInfo struct {
+	ID        string
+	AccountID string
+	ClientIP  string
+}
+
+type infoKey struct{}
+
+// WithRequestInfo returns r with a RequestInfo in its context, using the
+// client's X-Request-ID when it is well-formed.
+func WithRequestInfo(r *http.Request) (*http.Request, *RequestInfo) {
+	id := r.Header.Get("X-Request-ID")
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	info := &RequestInfo{ID: id}
+	return r.WithContext(context.WithValue(r.Context(), infoKey{}, info)), info
+}
+
+// Info returns the RequestInfo of ctx, or nil.
+func Info(ctx context.Context) *RequestInfo {
+	info, _ := ctx.Value(infoKey{}).(*RequestInfo)
+	return info
+}
+
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '.' || b == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

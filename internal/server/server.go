@@ -1,0 +1,223 @@
+// Package server is audian's HTTP server: TLS, the middleware every
+// request passes (request id, security headers, access log, metrics,
+// panic recovery), the operational endpoints, and graceful stop. It
+// mounts the API; it knows nothing of its routes.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/audian/audian/internal/crossbar"
+)
+
+// Options configure a Server.
+type Options struct {
+	Addr     string
+	CertFile string // with KeyFile: serve HTTPS; both empty: plain HTTP
+	KeyFile  string
+	Logger   *slog.Logger
+	// Ready reports whether the server can serve (the database answers).
+	Ready func(context.Context) error
+	// JWKS returns the current JSON Web Key Set.
+	JWKS func() []byte
+}
+
+// Server serves the API.
+type Server struct {
+	http     *http.Server
+	ln       net.Listener
+	tls      bool
+	log      *slog.Logger
+	Registry *prometheus.Registry
+}
+
+// New returns a server for api listening on opts.Addr. It binds the port
+// at once, so that Addr() is known before Serve.
+func New(opts Options, api http.Handler) (*Server, error) {
+	s := &Server{log: opts.Logger, Registry: prometheus.NewRegistry(), tls: opts.CertFile != ""}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	m := newMetrics(s.Registry)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if opts.Ready != nil {
+			if err := opts.Ready(ctx); err != nil {
+				s.log.Warn("not ready", "error", err.Error())
+				writeStatus(w, http.StatusServiceUnavailable, "unavailable")
+				return
+			}
+		}
+		writeStatus(w, http.StatusOK, "ready")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		body := opts.JWKS()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+	})
+	mux.Handle("/", api)
+
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	s.http = &http.Server{
+		Handler:           s.middleware(m, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if s.tls {
+		cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// TLS reports whether the server speaks HTTPS.
+func (s *Server) TLS() bool { return s.tls }
+
+// Serve serves until Shutdown; it returns nil after a clean stop.
+func (s *Server) Serve() error {
+	var err error
+	if s.tls {
+		err = s.http.ServeTLS(s.ln, "", "")
+	} else {
+		err = s.http.Serve(s.ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting requests and waits for those in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	body := `{"status":"` + status + `"}` + "\n"
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(body))
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "audian_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "audian_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware runs around every request: request id, HSTS, recovery, one
+// access-log line and metrics. The log line carries no query string and
+// no header, so no credential can reach it.
+func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r, info := crossbar.WithRequestInfo(r)
+		h := w.Header()
+		h.Set("X-Request-ID", info.ID)
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		h.Set("X-Content-Type-Options", "nosniff")
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "request_id", info.ID, "panic", slog.AnyValue(v).String(), "stack", string(debug.Stack()))
+				if sw.code == 0 {
+					sw.Header().Set("Content-Type", "application/json")
+					sw.WriteHeader(http.StatusInternalServerError)
+					_, _ = sw.Write([]byte(`{"status":"error","error":"500","message":"internal error","request_id":"` + info.ID + `"}` + "\n"))
+				}
+			}
+			elapsed := time.Since(start)
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			code := strconv.Itoa(sw.code)
+			m.requests.WithLabelValues(route, r.Method, code).Inc()
+			m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", sw.code),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+				slog.String("request_id", info.ID),
+				slog.String("account_id", info.AccountID),
+				slog.String("client_ip", info.ClientIP),
+			)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
