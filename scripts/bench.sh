@@ -7,7 +7,8 @@
 #   DURATION=5s ROUNDS=2 CONNS=64 scripts/bench.sh
 #
 # Needs wrk (apt-get install wrk). Rate limiting is turned off for the run
-# (AUDIAN_RATE_COST=0); request logging stays on, written to a file.
+# (AUDIAN_RATE_COST=0); request logging stays on, written to a file. Both
+# servers get the very same request, X-Auth-Token included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +30,7 @@ go build -o "$tmp/audian" ./cmd/audian
 go build -o "$tmp/barebench" ./scripts/barebench
 
 AUDIAN_RATE_COST=0 "$tmp/audian" serve --data-dir "$tmp/data" --listen "127.0.0.1:$AUDIAN_PORT" \
-  >"$tmp/stdout" 2>"$tmp/audian.log" &
+  >"$tmp/stdout" 2>"${AUDIAN_LOG:-$tmp/audian.log}" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q api_key "$tmp/stdout" 2>/dev/null && break; sleep 0.1; done
 for _ in $(seq 1 100); do curl -fsS --cacert "$tmp/data/tls/cert.pem" "https://localhost:$AUDIAN_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -54,7 +55,7 @@ check -H "X-Auth-Token: $token" "$url"
 echo "reply: $(wc -c <"$tmp/body.json") bytes; $ROUNDS rounds of $DURATION, $CONNS connections, $THREADS wrk thread(s)"
 bare_total=0; audian_total=0
 for round in $(seq 1 "$ROUNDS"); do
-  b=$(rps "https://127.0.0.1:$BARE_PORT/v2/accounts/$account")
+  b=$(rps -H "X-Auth-Token: $token" "https://127.0.0.1:$BARE_PORT/v2/accounts/$account")
   a=$(rps -H "X-Auth-Token: $token" "$url")
   printf 'round %d: bare %10.0f req/s   audian %10.0f req/s\n' "$round" "$b" "$a"
   bare_total=$(awk -v x="$bare_total" -v y="$b" 'BEGIN {print x + y}')

@@ -44,7 +44,8 @@ type Main struct {
 	// Bootstrapped holds the credentials when Open bootstrapped the database.
 	Bootstrapped *crossbar.BootstrapResult
 
-	pg *postgres.DB
+	pg     *postgres.DB
+	logOut *server.LogWriter
 }
 
 // Open connects everything; it does not serve yet.
@@ -54,7 +55,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	m.Logger = newLogger(m.Stderr, cfg.LogLevel)
+	m.logOut = server.NewLogWriter(m.Stderr, 100*time.Millisecond)
+	m.Logger = newLogger(m.logOut, cfg.LogLevel)
 	sealer, err := openSealer(cfg)
 	if err != nil {
 		return err
@@ -82,6 +84,7 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TokenLifetime:  cfg.TokenLifetime,
 		RateCost:       cfg.RateCost,
+		RateBurst:      cfg.RateBurst,
 		CORSOrigin:     cfg.CORSOrigin,
 		TrustedProxies: proxies,
 		RealmSuffix:    cfg.RealmSuffix,
@@ -122,7 +125,7 @@ func (m *Main) Open(ctx context.Context) error {
 		printBootstrap(m.Stdout, res)
 	}
 
-	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS}
+	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.API.Mount}
 	if !cfg.InsecureHTTP {
 		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey
 		if opts.CertFile == "" {
@@ -133,7 +136,7 @@ func (m *Main) Open(ctx context.Context) error {
 	} else {
 		m.Logger.Warn("serving plain HTTP: use --insecure-http only behind a proxy that terminates TLS")
 	}
-	if m.Server, err = server.New(opts, m.API); err != nil {
+	if m.Server, err = server.New(opts); err != nil {
 		return err
 	}
 	return nil
@@ -214,12 +217,16 @@ func (m *Main) Run(ctx context.Context) error {
 	return <-errc
 }
 
-// Close releases what Open acquired.
+// Close releases what Open acquired and flushes the log.
 func (m *Main) Close() error {
+	var err error
 	if m.Store != nil {
-		return m.Store.Close()
+		err = m.Store.Close()
 	}
-	return nil
+	if m.logOut != nil {
+		_ = m.logOut.Close()
+	}
+	return err
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -53,6 +53,7 @@ type Config struct {
 	MaxBodyBytes   int64
 	TokenLifetime  time.Duration
 	RateCost       int // tokens per request; 0 disables limiting
+	RateBurst      int // bucket size, reported while limiting is off
 	CORSOrigin     string
 	TrustedProxies []netip.Prefix
 	RealmSuffix    string
@@ -87,7 +88,6 @@ type API struct {
 	log      *slog.Logger
 	now      func() time.Time
 	accounts *accountCache
-	mux      *http.ServeMux
 }
 
 // New returns the API.
@@ -120,17 +120,19 @@ func New(cfg Config, d Deps) *API {
 		cfg: cfg, store: d.Store, tokens: d.Tokens, sealer: d.Sealer, hasher: d.Hasher,
 		limiter: d.Limiter, sync: d.Sync, log: d.Logger, now: d.Now,
 		accounts: newAccountCache(d.Store, 100_000),
-		mux:      http.NewServeMux(),
 	}
-	for _, rt := range a.routes() {
-		a.mux.Handle(rt.path, a.dispatch(rt))
-	}
-	a.mux.Handle("/", http.HandlerFunc(a.notFound))
 	return a
 }
 
-// ServeHTTP serves the API.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+// Mount registers every route of the API on mux, and answers any path no
+// one else claims with a Crossbar 404. Mounting on the server's own mux,
+// rather than nesting a second one, keeps route matching to one lookup.
+func (a *API) Mount(mux *http.ServeMux) {
+	for _, rt := range a.routes() {
+		mux.Handle(rt.path, a.dispatch(rt))
+	}
+	mux.Handle("/", http.HandlerFunc(a.notFound))
+}
 
 // Apply drops what the API cached about the subject of a change-feed event.
 func (a *API) Apply(e identity.Event) {

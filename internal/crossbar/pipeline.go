@@ -41,9 +41,9 @@ func (a *API) pipeline(ep endpoint) http.Handler {
 		c := &call{w: w, r: r, ctx: r.Context(), info: Info(r.Context()), now: a.now()}
 		if c.info == nil {
 			c.info = &RequestInfo{ID: newRequestID()}
+			w.Header().Set("X-Request-ID", c.info.ID)
 		}
 		c.info.ClientIP = a.clientIP(r)
-		w.Header().Set("X-Request-ID", c.info.ID)
 		if err := a.steps(c, ep); err != nil {
 			a.fail(w, r, c, err)
 			return
@@ -185,6 +185,13 @@ func (a *API) resolveAccount(ctx context.Context, p *identity.Principal, id stri
 // and the account in its path (Kazoo's keying).
 func (a *API) rateLimit(c *call, pathAccount string) error {
 	if a.limiter == nil {
+		return nil
+	}
+	if a.cfg.RateCost == 0 {
+		// Limiting is off: report a full bucket, as Kazoo does with a
+		// cost of 0, without touching the limiter.
+		c.tokens = tokensInfo{Remaining: a.cfg.RateBurst}
+		c.limited = true
 		return nil
 	}
 	key := pathAccount

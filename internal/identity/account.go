@@ -51,10 +51,7 @@ func (a *Account) ChildTree() []string {
 	return append(tree, a.ID)
 }
 
-var (
-	idPattern    = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	realmPattern = regexp.MustCompile(`^[.\w-]+$`)
-)
+var realmPattern = regexp.MustCompile(`^[.\w-]+$`)
 
 // NewID returns a fresh 32-character lowercase hex identifier, the shape of
 // every Kazoo document id.
@@ -66,8 +63,19 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// ValidID reports whether id has the shape of an account or user id.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+// ValidID reports whether id has the shape of an account or user id. It
+// runs on every request, so it is a loop rather than a regexp.
+func ValidID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // NormalizeName lower-cases name and drops every character that is not a
 // letter or a digit, the way Kazoo matches account names at login.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,10 +28,15 @@ type Options struct {
 	CertFile string // with KeyFile: serve HTTPS; both empty: plain HTTP
 	KeyFile  string
 	Logger   *slog.Logger
+	// LogOut is where the access log goes (the writer under Logger); nil
+	// turns the access log off.
+	LogOut io.Writer
 	// Ready reports whether the server can serve (the database answers).
 	Ready func(context.Context) error
 	// JWKS returns the current JSON Web Key Set.
 	JWKS func() []byte
+	// Mount registers the API's routes on the server's mux.
+	Mount func(*http.ServeMux)
 }
 
 // Server serves the API.
@@ -39,13 +45,14 @@ type Server struct {
 	ln       net.Listener
 	tls      bool
 	log      *slog.Logger
+	logOut   io.Writer
 	Registry *prometheus.Registry
 }
 
-// New returns a server for api listening on opts.Addr. It binds the port
+// New returns a server listening on opts.Addr. It binds the port
 // at once, so that Addr() is known before Serve.
-func New(opts Options, api http.Handler) (*Server, error) {
-	s := &Server{log: opts.Logger, Registry: prometheus.NewRegistry(), tls: opts.CertFile != ""}
+func New(opts Options) (*Server, error) {
+	s := &Server{log: opts.Logger, logOut: opts.LogOut, Registry: prometheus.NewRegistry(), tls: opts.CertFile != ""}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -75,7 +82,7 @@ func New(opts Options, api http.Handler) (*Server, error) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 	})
-	mux.Handle("/", api)
+	opts.Mount(mux)
 
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -101,6 +108,9 @@ func New(opts Options, api http.Handler) (*Server, error) {
 	}
 	return s, nil
 }
+
+// Handler is the whole middleware chain, for in-process benchmarks.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
@@ -174,19 +184,27 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Header values shared by every reply. Each slice has len == cap, so a
+// handler that appends to one gets a copy rather than changing them all.
+var (
+	hstsValue    = []string{"max-age=31536000"}
+	nosniffValue = []string{"nosniff"}
+)
+
 // middleware runs around every request: request id, HSTS, recovery, one
 // access-log line and metrics. The log line carries no query string and
 // no header, so no credential can reach it.
 func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
+	logRequests := s.log.Enabled(context.Background(), slog.LevelInfo)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		r, info := crossbar.WithRequestInfo(r)
 		h := w.Header()
-		h.Set("X-Request-ID", info.ID)
+		h["X-Request-Id"] = []string{info.ID}
 		if r.TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = hstsValue
 		}
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = nosniffValue
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -205,18 +223,11 @@ func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
-			code := strconv.Itoa(sw.code)
-			m.requests.WithLabelValues(route, r.Method, code).Inc()
+			m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
 			m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", sw.code),
-				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-				slog.String("request_id", info.ID),
-				slog.String("account_id", info.AccountID),
-				slog.String("client_ip", info.ClientIP),
-			)
+			if logRequests {
+				s.accessLog(start, r, sw.code, elapsed, info)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
