@@ -30,8 +30,10 @@ type Main struct {
 	Config config.Config
 	Stdout io.Writer // the terminal: the bootstrap credentials go here, once
 	Stderr io.Writer // the log stream
-	// Hasher overrides the password hasher (tests use cheap parameters).
-	Hasher *credential.PasswordHasher
+	// Hasher overrides the password hasher (tests use cheap parameters, or
+	// wrap one to count argon2id evaluations). A *credential.PasswordHasher
+	// is one.
+	Hasher crossbar.PasswordHasher
 	// Now overrides the clock of token issue and verification.
 	Now func() time.Time
 
@@ -45,6 +47,7 @@ type Main struct {
 	Bootstrapped *crossbar.BootstrapResult
 
 	pg     *postgres.DB
+	guard  *ratelimit.Guard
 	logOut *server.LogWriter
 }
 
@@ -61,9 +64,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hasher := credential.DefaultHasher
+	var hasher crossbar.PasswordHasher = credential.DefaultHasher
 	if m.Hasher != nil {
-		hasher = *m.Hasher
+		hasher = m.Hasher
 	}
 	if m.Store, err = m.openStore(ctx); err != nil {
 		return err
@@ -78,6 +81,7 @@ func (m *Main) Open(ctx context.Context) error {
 		node = nodeName(cfg.Listen)
 	}
 	var feed *server.Feed
+	m.guard = ratelimit.NewGuard(m.Store, nil)
 	m.API = crossbar.New(crossbar.Config{
 		Version:        Version,
 		Node:           node,
@@ -85,6 +89,7 @@ func (m *Main) Open(ctx context.Context) error {
 		TokenLifetime:  cfg.TokenLifetime,
 		RateCost:       cfg.RateCost,
 		RateBurst:      cfg.RateBurst,
+		RatePerSecond:  cfg.RatePerSecond,
 		CORSOrigin:     cfg.CORSOrigin,
 		TrustedProxies: proxies,
 		RealmSuffix:    cfg.RealmSuffix,
@@ -93,7 +98,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Tokens:  m.Tokens,
 		Sealer:  sealer,
 		Hasher:  hasher,
-		Limiter: ratelimit.NewMemory(cfg.RateBurst, cfg.RatePerSecond, 1_000_000, nil),
+		Limiter: m.limiter(),
+		Guard:   m.guard,
 		Sync:    func(ctx context.Context) error { return feed.Sync(ctx) },
 		Logger:  m.Logger,
 		Now:     m.Now,
@@ -193,6 +199,7 @@ func (m *Main) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go m.Feed.Run(ctx)
+	go m.maintain(ctx, m.guard)
 	if m.pg != nil {
 		go func() {
 			if err := m.pg.Listen(ctx, m.Feed.Wake); err != nil && ctx.Err() == nil {
@@ -212,6 +219,11 @@ func (m *Main) Run(ctx context.Context) error {
 	defer stop()
 	if err := m.Server.Shutdown(stopCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// Background password recoveries write to the store: let them finish
+	// before Close.
+	if err := m.API.Drain(stopCtx); err != nil {
+		m.Logger.Warn("password recoveries still running at shutdown", "error", err.Error())
 	}
 	m.Logger.Info("stopped")
 	return <-errc

@@ -136,6 +136,7 @@ type node struct {
 	stdout  *syncBuffer
 	clock   *clock
 	secrets *secrets
+	hasher  *countingHasher // counts argon2id evaluations (userauth_test.go)
 }
 
 // secrets collects every secret a test handles, so that the end of the
@@ -168,8 +169,8 @@ func startNode(t *testing.T, dataDir, dsn string, sec *secrets, edit ...func(*co
 		e(&cfg)
 	}
 	n := &node{t: t, logs: &syncBuffer{}, stdout: &syncBuffer{}, clock: &clock{}, secrets: sec}
-	h := cheapHasher
-	n.m = &Main{Config: cfg, Stdout: n.stdout, Stderr: n.logs, Hasher: &h, Now: n.clock.Now}
+	n.hasher = &countingHasher{PasswordHasher: cheapHasher}
+	n.m = &Main{Config: cfg, Stdout: n.stdout, Stderr: n.logs, Hasher: n.hasher, Now: n.clock.Now}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := n.m.Open(ctx); err != nil {
 		cancel()

@@ -37,23 +37,25 @@ type Config struct {
 	LogLevel       string        `toml:"log_level"`
 	Node           string        `toml:"node"`
 	FeedInterval   time.Duration `toml:"feed_interval"`
+	AuditRetention time.Duration `toml:"audit_retention"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
 // :8443, SQLite.
 func Default() Config {
 	return Config{
-		DataDir:       "audian-data",
-		Listen:        ":8443",
-		TokenLifetime: time.Hour,
-		MaxBodyBytes:  1 << 20,
-		RateBurst:     100,
-		RatePerSecond: 10,
-		RateCost:      1,
-		CORSOrigin:    "*",
-		RealmSuffix:   "sip.audian.local",
-		LogLevel:      "info",
-		FeedInterval:  250 * time.Millisecond,
+		DataDir:        "audian-data",
+		Listen:         ":8443",
+		TokenLifetime:  time.Hour,
+		MaxBodyBytes:   1 << 20,
+		RateBurst:      100,
+		RatePerSecond:  10,
+		RateCost:       1,
+		CORSOrigin:     "*",
+		RealmSuffix:    "sip.audian.local",
+		LogLevel:       "info",
+		FeedInterval:   250 * time.Millisecond,
+		AuditRetention: 365 * 24 * time.Hour,
 	}
 }
 
@@ -100,6 +102,9 @@ var settings = []setting{
 	}},
 	{"log-level", "debug, info, warn or error", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, u) }},
 	{"node", "node name reported in replies (default: derived from the host name)", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.Node, "node", c.Node, u) }},
+	{"audit-retention", "how long the audit log keeps an entry; 0 keeps entries forever", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, u)
+	}},
 	{"feed-interval", "how often to poll the database for changes made by other processes", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.FeedInterval, "feed-interval", c.FeedInterval, u)
 	}},
@@ -208,6 +213,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log-level %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if c.AuditRetention < 0 {
+		errs = append(errs, errors.New("audit-retention must not be negative"))
 	}
 	if c.FeedInterval < 10*time.Millisecond || c.FeedInterval > 5*time.Second {
 		errs = append(errs, errors.New("feed-interval must be within 10ms..5s"))

@@ -109,15 +109,6 @@ func (a *API) deleteAccount(c *call) (*reply, error) {
 	return &reply{data: doc, revision: acct.Revision}, nil
 }
 
-func (a *API) children(c *call) (*reply, error) {
-	id := c.target.acct.ID
-	return listReply(c, func(p identity.Page) ([]*identity.Account, string, error) {
-		return a.store.Children(c.ctx, id, p)
-	}, func(acct *identity.Account) any {
-		return map[string]any{"id": acct.ID, "name": acct.Name, "realm": acct.Realm}
-	})
-}
-
 // ifMatch returns the revision of an If-Match header, unquoted.
 func ifMatch(r *http.Request) string {
 	v := r.Header.Get("If-Match")

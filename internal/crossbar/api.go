@@ -40,10 +40,11 @@ type PasswordHasher interface {
 	Burn(password string)
 }
 
-// Limiter takes cost tokens from the bucket named key. It reports the
-// tokens left, and when ok is false how long until the request could pass.
+// Limiter takes l.Cost tokens from the bucket named key, of l.Burst
+// tokens refilled at l.Rate per second. It reports the tokens left, and
+// when ok is false how long until the request could pass.
 type Limiter interface {
-	Take(ctx context.Context, key string, cost int) (remaining int, retryAfter time.Duration, ok bool)
+	Take(ctx context.Context, key string, l identity.RateLimit) (remaining int, retryAfter time.Duration, ok bool)
 }
 
 // Config holds the API's settings.
@@ -52,13 +53,17 @@ type Config struct {
 	Node           string // 22 characters, as Kazoo's node
 	MaxBodyBytes   int64
 	TokenLifetime  time.Duration
-	RateCost       int // tokens per request; 0 disables limiting
-	RateBurst      int // bucket size, reported while limiting is off
+	RateCost       int     // tokens per request; 0 disables limiting
+	RateBurst      int     // bucket size, reported while limiting is off
+	RatePerSecond  float64 // bucket refill; accounts may override all three (ratelimits.go)
 	CORSOrigin     string
 	TrustedProxies []netip.Prefix
 	RealmSuffix    string
 	// PasswordMinLength applies to passwords set through the API.
 	PasswordMinLength int
+	// ResetLifetime is how long a password reset token works; 0 means
+	// DefaultResetLifetime.
+	ResetLifetime time.Duration
 }
 
 // Deps are the collaborators of the API.
@@ -68,6 +73,10 @@ type Deps struct {
 	Sealer  Sealer
 	Hasher  PasswordHasher
 	Limiter Limiter
+	// Guard slows down credential guessing (guard.go); nil turns it off.
+	Guard Guard
+	// Notifier delivers password reset tokens; nil means LogNotifier.
+	Notifier Notifier
 	// Sync brings this process up to date with the change feed. Handlers
 	// call it after a write so that the caller's next request, on this
 	// node, already sees the write (its tokens revoked, its caches fresh).
@@ -88,6 +97,13 @@ type API struct {
 	log      *slog.Logger
 	now      func() time.Time
 	accounts *accountCache
+	// restrictions caches token restrictions per account (restrictions.go).
+	restrictions *restrictionCache
+	guard        Guard
+	limits       *limitCache
+	// notifier and recoveries serve password recovery (recovery.go).
+	notifier   Notifier
+	recoveries *recoveries
 }
 
 // New returns the API.
@@ -113,13 +129,22 @@ func New(cfg Config, d Deps) *API {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.ResetLifetime <= 0 {
+		cfg.ResetLifetime = DefaultResetLifetime
+	}
+	if d.Notifier == nil {
+		d.Notifier = LogNotifier{Logger: d.Logger}
+	}
 	if d.Sync == nil {
 		d.Sync = func(context.Context) error { return nil }
 	}
 	a := &API{
 		cfg: cfg, store: d.Store, tokens: d.Tokens, sealer: d.Sealer, hasher: d.Hasher,
 		limiter: d.Limiter, sync: d.Sync, log: d.Logger, now: d.Now,
-		accounts: newAccountCache(d.Store, 100_000),
+		accounts:     newAccountCache(d.Store, 100_000),
+		restrictions: newRestrictionCache(d.Store, 100_000),
+		guard:        d.Guard, limits: newLimitCache(d.Store, d.Logger),
+		notifier: d.Notifier, recoveries: newRecoveries(64),
 	}
 	return a
 }
@@ -138,6 +163,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 func (a *API) Apply(e identity.Event) {
 	if e.Kind == identity.EventAccount {
 		a.accounts.invalidate(e.ID)
+		a.restrictions.invalidate(e.ID)
+		a.limits.invalidate()
 	}
 }
 
@@ -172,6 +199,26 @@ func (a *API) routes() []route {
 		{"/v2/api_auth", map[string]endpoint{
 			"PUT": {access: public, h: a.apiAuth},
 		}},
+		{"/v2/user_auth", map[string]endpoint{
+			"PUT": {access: public, h: a.userAuth},
+		}},
+		{"/v2/user_auth/recovery", map[string]endpoint{
+			"PUT":  {access: public, h: a.requestRecovery},
+			"POST": {access: public, h: a.completeRecovery},
+		}},
+		{"/v2/auth", map[string]endpoint{
+			"PUT": {access: authed, perm: identity.TokensRead, h: a.refreshToken},
+		}},
+		{"/v2/auth/tokeninfo", map[string]endpoint{
+			"GET":  {access: public, h: a.tokenInfoGet},
+			"POST": {access: public, h: a.tokenInfoPost},
+		}},
+		{"/v2/auth/keys", map[string]endpoint{
+			"GET": {access: authed, perm: identity.KeysRead, h: a.signingKeyIDs},
+		}},
+		{"/v2/auth/keys/{kid}", map[string]endpoint{
+			"GET": {access: authed, perm: identity.KeysRead, h: a.signingKey},
+		}},
 		{"/v2/token_auth", map[string]endpoint{
 			"GET":    {access: authed, perm: identity.TokensRead, h: a.tokenInfo},
 			"DELETE": {access: authed, perm: identity.TokensRead, h: a.revokeToken},
@@ -183,12 +230,40 @@ func (a *API) routes() []route {
 			"PATCH":  {access: account, perm: identity.AccountsWrite, h: a.patchAccount},
 			"DELETE": {access: account, perm: identity.AccountsWrite, h: a.deleteAccount},
 		}},
+		{"/v2/accounts", map[string]endpoint{
+			"PUT": {access: authed, perm: identity.AccountsWrite, h: a.createOwnChild},
+		}},
 		{acct + "/children", map[string]endpoint{
 			"GET": {access: account, perm: identity.AccountsRead, h: a.children},
+		}},
+		{acct + "/descendants", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.descendants},
+		}},
+		{acct + "/parents", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.parents},
+		}},
+		{acct + "/siblings", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.siblings},
+		}},
+		{acct + "/tree", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.tree},
+		}},
+		{acct + "/token_restrictions", map[string]endpoint{
+			"GET":    {access: account, perm: identity.RestrictionsRead, h: a.getRestrictions},
+			"POST":   {access: account, perm: identity.RestrictionsWrite, h: a.setRestrictions},
+			"DELETE": {access: account, perm: identity.RestrictionsWrite, h: a.deleteRestrictions},
 		}},
 		{acct + "/api_key", map[string]endpoint{
 			"GET": {access: account, perm: identity.KeysRead, h: a.getAccountKey},
 			"PUT": {access: account, perm: identity.KeysWrite, h: a.newAccountKey},
+		}},
+		{acct + "/audit", map[string]endpoint{
+			"GET": {access: account, perm: identity.AuditRead, h: a.listAudit},
+		}},
+		{acct + "/rate_limits", map[string]endpoint{
+			"GET":    {access: account, perm: identity.RateLimitsRead, h: a.getRateLimits},
+			"POST":   {access: account, perm: identity.RateLimitsWrite, h: a.setRateLimits},
+			"DELETE": {access: account, perm: identity.RateLimitsWrite, h: a.deleteRateLimits},
 		}},
 		{acct + "/users", map[string]endpoint{
 			"GET": {access: account, perm: identity.UsersRead, h: a.listUsers},

@@ -9,7 +9,7 @@ import (
 )
 
 // apiAuth exchanges an API key for an auth token (PUT /v2/api_auth).
-func (a *API) apiAuth(c *call) (*reply, error) {
+func (a *API) apiAuth(c *call) (_ *reply, err error) {
 	data, err := a.readData(c)
 	if err != nil {
 		return nil, err
@@ -22,9 +22,15 @@ func (a *API) apiAuth(c *call) (*reply, error) {
 	case !isString:
 		return nil, identity.Invalid("api_key", "type", "Value did not match type(s): string")
 	}
+	ident := keyIdentity(credential.KeyPrefix(secret))
+	if err := a.loginCheck(c, ident); err != nil {
+		return nil, err
+	}
+	var key *identity.APIKey
+	defer func() { a.apiAuthDone(c, ident, key, err) }()
 	// Every failure below is the same 401: the reply must not say whether
 	// a key exists, was revoked, or belongs to a disabled account.
-	key, err := a.store.APIKeyByHash(c.ctx, credential.HashKey(secret))
+	key, err = a.store.APIKeyByHash(c.ctx, credential.HashKey(secret))
 	if identity.ErrorCode(err) == identity.ENotFound {
 		return nil, identity.ErrUnauthorized
 	} else if err != nil {

@@ -17,6 +17,16 @@ import (
 // object. Other envelope keys (verb, auth_token, ui_metadata, ...) are
 // accepted and ignored, as Kazoo clients send them.
 func (a *API) readData(c *call) (map[string]any, error) {
+	body, err := a.readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	return parseEnvelope(body)
+}
+
+// readBody checks the Content-Type and reads the body within the size
+// limit, for the handlers that need more of the envelope than its data.
+func (a *API) readBody(c *call) ([]byte, error) {
 	if ct := c.r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "application/x-json") {
@@ -31,7 +41,7 @@ func (a *API) readData(c *call) (map[string]any, error) {
 		}
 		return nil, &identity.Error{Code: identity.EInvalid, Message: "unreadable body", Err: err}
 	}
-	return parseEnvelope(body)
+	return body, nil
 }
 
 // parseEnvelope parses a request body. An empty body is an empty data
@@ -105,29 +115,8 @@ func listAll[T any](fetch func(identity.Page) ([]T, string, error)) ([]T, error)
 	}
 }
 
-// listReply pages through fetch as the request asks and renders the items.
+// listReply pages through fetch as the request asks, with Crossbar's
+// filters (listfilter.go) applied to the rendered items, and renders them.
 func listReply[T any](c *call, fetch func(identity.Page) ([]T, string, error), render func(T) any) (*reply, error) {
-	p, all := page(c.r)
-	var items []T
-	var next string
-	var err error
-	if all {
-		items, err = listAll(fetch)
-	} else {
-		items, next, err = fetch(p)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, 0, len(items))
-	for _, it := range items {
-		out = append(out, render(it))
-	}
-	rep := &reply{data: out, list: true, revision: listRevision(out)}
-	if !all {
-		rep.pageSize = len(out)
-		rep.startKey = cursor(p.After)
-		rep.nextKey = cursor(next)
-	}
-	return rep, nil
+	return listFiltered(c, fetch, render, nil)
 }

@@ -13,6 +13,7 @@ func (a *API) getAccountKey(c *call) (*reply, error) {
 	acct := c.target.acct
 	k, err := a.store.AccountKey(c.ctx, acct.ID)
 	if identity.ErrorCode(err) == identity.ENotFound {
+		c.ctx = identity.WithAudit(c.ctx, auditEntry(c, auditAction(c.r)))
 		secret, err := a.replaceAccountKey(c)
 		if err != nil {
 			return nil, err

@@ -48,6 +48,7 @@ func (a *API) pipeline(ep endpoint) http.Handler {
 			a.fail(w, r, c, err)
 			return
 		}
+		a.audit(c)
 		rep, err := ep.h(c)
 		if err != nil {
 			a.fail(w, r, c, err)
@@ -76,7 +77,7 @@ func (a *API) steps(c *call, ep endpoint) error {
 		if ep.perm != "" && !p.Can(ep.perm, false) {
 			return identity.ErrRoleForbidden
 		}
-		return nil
+		return a.restrict(c)
 	}
 	target, err := a.resolveAccount(c.ctx, p, pathAccount)
 	if err != nil {
@@ -89,7 +90,7 @@ func (a *API) steps(c *call, ep endpoint) error {
 	if !p.Can(ep.perm, self) {
 		return identity.ErrRoleForbidden
 	}
-	return nil
+	return a.restrict(c)
 }
 
 // presentedToken returns the token of X-Auth-Token, or of an
@@ -187,10 +188,11 @@ func (a *API) rateLimit(c *call, pathAccount string) error {
 	if a.limiter == nil {
 		return nil
 	}
-	if a.cfg.RateCost == 0 {
+	l := a.limitFor(c.ctx, pathAccount)
+	if l.Cost == 0 {
 		// Limiting is off: report a full bucket, as Kazoo does with a
 		// cost of 0, without touching the limiter.
-		c.tokens = tokensInfo{Remaining: a.cfg.RateBurst}
+		c.tokens = tokensInfo{Remaining: l.Burst}
 		c.limited = true
 		return nil
 	}
@@ -198,15 +200,11 @@ func (a *API) rateLimit(c *call, pathAccount string) error {
 	if key == "" {
 		key = "no_account"
 	}
-	remaining, retry, ok := a.limiter.Take(c.ctx, c.info.ClientIP+"/"+key, a.cfg.RateCost)
-	c.tokens = tokensInfo{Consumed: a.cfg.RateCost, Remaining: remaining}
+	remaining, retry, ok := a.limiter.Take(c.ctx, c.info.ClientIP+"/"+key, l)
+	c.tokens = tokensInfo{Consumed: l.Cost, Remaining: remaining}
 	c.limited = true
 	if !ok {
-		secs := int((retry + time.Second - 1) / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		c.w.Header().Set("Retry-After", strconv.Itoa(secs))
+		setRetryAfter(c, retry)
 		c.tokens.Consumed = 0
 		return &identity.Error{Code: identity.ETooManyRequests, Message: "too many requests"}
 	}

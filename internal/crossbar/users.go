@@ -2,15 +2,16 @@ package crossbar
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/audian/audian/internal/identity"
 )
 
 func (a *API) listUsers(c *call) (*reply, error) {
 	id := c.target.acct.ID
-	return listReply(c, func(p identity.Page) ([]*identity.User, string, error) {
+	return listFiltered(c, func(p identity.Page) ([]*identity.User, string, error) {
 		return a.store.Users(c.ctx, id, p)
-	}, renderUserItem)
+	}, renderUserItem, func(u *identity.User) (map[string]any, time.Time) { return renderUser(u), u.Created })
 }
 
 func (a *API) createUser(c *call) (*reply, error) {

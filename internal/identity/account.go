@@ -114,8 +114,11 @@ func (a *Account) Validate() error {
 			v.Add("realm", "pattern", Violation{Message: "Failed to match pattern '^[.\\w-]+$'", Target: `^[.\w-]+$`})
 		}
 	}
-	if a.Timezone != "" && (len(a.Timezone) < 5 || len(a.Timezone) > 32) {
-		v.Add("timezone", "minLength", Violation{Message: "String must be 5 to 32 characters"})
+	if n := len([]rune(a.Timezone)); n > 0 && n < 5 {
+		v.Add("timezone", "minLength", Violation{Message: "String must be at least 5 characters", Target: 5})
+	} else if n > 32 {
+		v.Add("timezone", "maxLength", Violation{Message: "String must not be more than 32 characters", Target: 32})
 	}
+	checkExtraTypes(v, a.Extra, accountExtraTypes)
 	return v.Err()
 }

@@ -80,7 +80,9 @@ const (
 
 // Can reports whether p's role and scopes allow perm. self is true when the
 // request addresses p's own user record, which a plain user may read and
-// update (crossbar forbids it to change its own priv_level separately).
+// update (crossbar forbids it to change its own priv_level separately), or
+// the named API keys of p's own account, of which a plain user manages
+// those it created.
 func (p *Principal) Can(perm Permission, self bool) bool {
 	if p.Scopes != nil && !scopeAllows(p.Scopes, perm) {
 		return false
@@ -89,9 +91,14 @@ func (p *Principal) Can(perm Permission, self bool) bool {
 		return true
 	}
 	switch perm {
-	case AccountsRead, TokensRead:
+	case AccountsRead, TokensRead, TokensWrite:
 		return true
 	case UsersRead, UsersWrite:
+		return self
+	case KeysRead, KeysWrite:
+		// A plain user manages the named keys it created; self is true on
+		// the routes where the handler keeps it to those (crossbar
+		// namedkeys.go).
 		return self
 	}
 	return false

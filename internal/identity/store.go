@@ -57,6 +57,12 @@ func uniqueErr(field, msg string) *Error {
 //     Store (a backend may hold its only write connection while fn runs).
 //   - Returned values are copies the caller may keep and modify.
 type Store interface {
+	LoginStore            // login.go: account lookup by name and realm, password resets
+	AuditStore            // audit.go: the append-only audit log
+	LimitStore            // limits.go: rate limit overrides, shared buckets, failure counters
+	TokenRestrictionStore // restrictions.go: per-account token restrictions
+	KeyUseStore           // namedkeys.go: batched last-use stamps of API keys
+
 	// Bootstrap creates the first account (a system account), its admin
 	// user and its account API key in one transaction. It returns
 	// ErrBootstrapped when any account exists.

@@ -84,5 +84,6 @@ func (u *User) Validate() error {
 	if u.PrivLevel != RoleAdmin && u.PrivLevel != RoleUser {
 		v.Add("priv_level", "enum", Violation{Message: "Value not found in enumerated list of values", Target: []string{RoleAdmin, RoleUser}})
 	}
+	checkExtraTypes(v, u.Extra, userExtraTypes)
 	return v.Err()
 }

@@ -199,8 +199,9 @@ func ctxDone(ctx context.Context, err error) error {
 	return err
 }
 
-// appendEvents inserts evs and notifies listeners. It must be the last
-// statement group of a write transaction.
+// appendEvents inserts evs, the audit entry of ctx if any (auditEvents),
+// and notifies listeners. It must be the last statement group of a write
+// transaction.
 //
 // Sequence numbers come from a bigserial, which is assigned at insert and
 // not at commit: without care, a transaction could take seq 7, another take
@@ -224,6 +225,9 @@ func (db *DB) appendEvents(ctx context.Context, tx pgx.Tx, evs ...identity.Event
 		if err != nil {
 			return err
 		}
+	}
+	if err := db.auditEvents(ctx, tx, evs); err != nil {
+		return err
 	}
 	// NOTIFY is delivered at commit, and not at all on rollback.
 	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, strconv.FormatInt(seq, 10))

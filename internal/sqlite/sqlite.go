@@ -174,9 +174,10 @@ func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// update runs fn in a write transaction.
+// update runs fn in a write transaction, with the audit entry of ctx
+// when it has one (see auditedTx).
 func (db *DB) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return inTx(ctx, db.write, fn)
+	return db.auditedTx(ctx, fn)
 }
 
 // clock returns the store's current time as it will read back: UTC,

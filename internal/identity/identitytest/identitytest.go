@@ -63,6 +63,11 @@ func TestStore(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"SigningKey", signingKeyTests},
 		{"Event", eventTests},
 		{"Misc", miscTests},
+		{"Login", loginTests},
+		{"Audit", auditTests},
+		{"Limits", limitTests},
+		{"TokenRestrictions", tokenRestrictionTests},
+		{"KeyUse", keyUseTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
