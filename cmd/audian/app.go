@@ -83,16 +83,18 @@ func (m *Main) Open(ctx context.Context) error {
 	var feed *server.Feed
 	m.guard = ratelimit.NewGuard(m.Store, nil)
 	m.API = crossbar.New(crossbar.Config{
-		Version:        Version,
-		Node:           node,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		TokenLifetime:  cfg.TokenLifetime,
-		RateCost:       cfg.RateCost,
-		RateBurst:      cfg.RateBurst,
-		RatePerSecond:  cfg.RatePerSecond,
-		CORSOrigin:     cfg.CORSOrigin,
-		TrustedProxies: proxies,
-		RealmSuffix:    cfg.RealmSuffix,
+		Version:              Version,
+		Node:                 node,
+		MaxBodyBytes:         cfg.MaxBodyBytes,
+		TokenLifetime:        cfg.TokenLifetime,
+		RateCost:             cfg.RateCost,
+		RateBurst:            cfg.RateBurst,
+		RatePerSecond:        cfg.RatePerSecond,
+		CORSOrigin:           cfg.CORSOrigin,
+		TrustedProxies:       proxies,
+		RealmSuffix:          cfg.RealmSuffix,
+		KeyRotation:          time.Duration(cfg.KeyRotationDays) * 24 * time.Hour,
+		KeyRotationMandatory: cfg.KeyRotationMandatory,
 	}, crossbar.Deps{
 		Store:   m.Store,
 		Tokens:  m.Tokens,
@@ -200,6 +202,7 @@ func (m *Main) Run(ctx context.Context) error {
 	defer cancel()
 	go m.Feed.Run(ctx)
 	go m.maintain(ctx, m.guard)
+	m.startKeyTasks(ctx) // signingkeys.go
 	if m.pg != nil {
 		go func() {
 			if err := m.pg.Listen(ctx, m.Feed.Wake); err != nil && ctx.Err() == nil {
@@ -225,6 +228,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.API.Drain(stopCtx); err != nil {
 		m.Logger.Warn("password recoveries still running at shutdown", "error", err.Error())
 	}
+	m.flushKeyUses()
 	m.Logger.Info("stopped")
 	return <-errc
 }

@@ -1,8 +1,9 @@
 // Command audian is the audian authentication server.
 //
-//	audian serve      run the server (HTTPS on :8443, SQLite in ./audian-data)
-//	audian bootstrap  create the first account, admin user and API key
-//	audian version    print the version
+//	audian serve               run the server (HTTPS on :8443, SQLite in ./audian-data)
+//	audian bootstrap           create the first account, admin user and API key
+//	audian signing-key rotate  make a new key sign tokens
+//	audian version             print the version
 package main
 
 import (
@@ -30,6 +31,8 @@ const usage = `audian is an authentication server speaking the Kazoo Crossbar v2
 Usage:
   audian serve [flags]       run the server; audian serve --help lists the settings
   audian bootstrap [flags]   create the first account, its admin user and an API key
+  audian signing-key rotate [flags]
+                             make a new key sign tokens (old keys keep verifying)
   audian version             print the version
 `
 
@@ -46,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, args[1:], getenv, stdout, stderr)
 	case "bootstrap":
 		err = bootstrapCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "signing-key":
+		err = signingKeyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "audian", Version)
 	case "help", "--help", "-h":

@@ -43,43 +43,51 @@ type statuses [numPrincipals]int
 // refused with 409 because A has a child.
 var matrix = map[string]statuses{
 	//                                                 anon user admin parent child sibling key restricted system
-	"PUT /v2/api_auth":                                    {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"PUT /v2/user_auth":                                   {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"PUT /v2/user_auth/recovery":                          {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"POST /v2/user_auth/recovery":                         {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"GET /v2/auth/tokeninfo":                              {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"POST /v2/auth/tokeninfo":                             {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"PUT /v2/auth":                                        {401, 201, 201, 201, 201, 201, 201, 403, 201},
-	"GET /v2/auth/keys":                                   {401, 403, 200, 200, 200, 200, 200, 403, 200},
-	"GET /v2/auth/keys/{kid}":                             {401, 403, 200, 200, 200, 200, 200, 403, 200},
-	"GET /v2/token_auth":                                  {401, 200, 200, 200, 200, 200, 200, 403, 200},
-	"DELETE /v2/token_auth":                               {401, 200, 200, 200, 200, 200, 200, 403, 200},
-	"PUT /v2/accounts":                                    {401, 403, 201, 201, 201, 201, 201, 403, 201},
-	"GET /v2/accounts/{account_id}":                       {401, 200, 200, 200, 403, 403, 200, 200, 200},
-	"PUT /v2/accounts/{account_id}":                       {401, 403, 201, 201, 403, 403, 201, 403, 201},
-	"POST /v2/accounts/{account_id}":                      {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"PATCH /v2/accounts/{account_id}":                     {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"DELETE /v2/accounts/{account_id}":                    {401, 403, 403, 409, 403, 403, 403, 403, 409},
-	"GET /v2/accounts/{account_id}/children":              {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/descendants":           {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/parents":               {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/siblings":              {401, 403, 403, 200, 403, 403, 403, 403, 200},
-	"GET /v2/accounts/{account_id}/tree":                  {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/api_key":               {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"PUT /v2/accounts/{account_id}/api_key":               {401, 403, 201, 201, 403, 403, 201, 403, 201},
-	"GET /v2/accounts/{account_id}/token_restrictions":    {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"POST /v2/accounts/{account_id}/token_restrictions":   {401, 403, 403, 200, 403, 403, 403, 403, 200},
-	"DELETE /v2/accounts/{account_id}/token_restrictions": {401, 403, 403, 200, 403, 403, 403, 403, 200},
-	"GET /v2/accounts/{account_id}/audit":                 {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/rate_limits":           {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"POST /v2/accounts/{account_id}/rate_limits":          {401, 403, 403, 403, 403, 403, 403, 403, 200},
-	"DELETE /v2/accounts/{account_id}/rate_limits":        {401, 403, 403, 403, 403, 403, 403, 403, 200},
-	"GET /v2/accounts/{account_id}/users":                 {401, 403, 200, 200, 403, 403, 200, 200, 200},
-	"PUT /v2/accounts/{account_id}/users":                 {401, 403, 201, 201, 403, 403, 201, 403, 201},
-	"GET /v2/accounts/{account_id}/users/{user_id}":       {401, 200, 200, 200, 403, 403, 200, 200, 200},
-	"POST /v2/accounts/{account_id}/users/{user_id}":      {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"PATCH /v2/accounts/{account_id}/users/{user_id}":     {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"DELETE /v2/accounts/{account_id}/users/{user_id}":    {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/api_auth":                                       {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"PUT /v2/user_auth":                                      {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"PUT /v2/user_auth/recovery":                             {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"POST /v2/user_auth/recovery":                            {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"GET /v2/auth/tokeninfo":                                 {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"POST /v2/auth/tokeninfo":                                {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"PUT /v2/auth":                                           {401, 201, 201, 201, 201, 201, 201, 403, 201},
+	"GET /v2/auth/keys":                                      {401, 403, 200, 200, 200, 200, 200, 403, 200},
+	"GET /v2/auth/keys/{kid}":                                {401, 403, 200, 200, 200, 200, 200, 403, 200},
+	"PUT /v2/auth/signing_keys/rotate":                       {401, 403, 403, 403, 403, 403, 403, 403, 201},
+	"GET /v2/token_auth":                                     {401, 200, 200, 200, 200, 200, 200, 403, 200},
+	"DELETE /v2/token_auth":                                  {401, 200, 200, 200, 200, 200, 200, 403, 200},
+	"PUT /v2/accounts":                                       {401, 403, 201, 201, 201, 201, 201, 403, 201},
+	"GET /v2/accounts/{account_id}":                          {401, 200, 200, 200, 403, 403, 200, 200, 200},
+	"PUT /v2/accounts/{account_id}":                          {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"POST /v2/accounts/{account_id}":                         {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PATCH /v2/accounts/{account_id}":                        {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"DELETE /v2/accounts/{account_id}":                       {401, 403, 403, 409, 403, 403, 403, 403, 409},
+	"GET /v2/accounts/{account_id}/children":                 {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/descendants":              {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/parents":                  {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/siblings":                 {401, 403, 403, 200, 403, 403, 403, 403, 200},
+	"GET /v2/accounts/{account_id}/tree":                     {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/api_key":                  {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/api_key":                  {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"GET /v2/accounts/{account_id}/api_keys":                 {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/api_keys":                 {401, 201, 201, 201, 403, 403, 201, 403, 201},
+	"GET /v2/accounts/{account_id}/api_keys/{key_id}":        {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PATCH /v2/accounts/{account_id}/api_keys/{key_id}":      {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"DELETE /v2/accounts/{account_id}/api_keys/{key_id}":     {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/api_keys/{key_id}/rotate": {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"PUT /v2/accounts/{account_id}/access_tokens":            {401, 201, 201, 403, 403, 403, 201, 403, 403},
+	"GET /v2/accounts/{account_id}/token_restrictions":       {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/token_restrictions":      {401, 403, 403, 200, 403, 403, 403, 403, 200},
+	"DELETE /v2/accounts/{account_id}/token_restrictions":    {401, 403, 403, 200, 403, 403, 403, 403, 200},
+	"GET /v2/accounts/{account_id}/audit":                    {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/rate_limits":              {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/rate_limits":             {401, 403, 403, 403, 403, 403, 403, 403, 200},
+	"DELETE /v2/accounts/{account_id}/rate_limits":           {401, 403, 403, 403, 403, 403, 403, 403, 200},
+	"GET /v2/accounts/{account_id}/users":                    {401, 403, 200, 200, 403, 403, 200, 200, 200},
+	"PUT /v2/accounts/{account_id}/users":                    {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"GET /v2/accounts/{account_id}/users/{user_id}":          {401, 200, 200, 200, 403, 403, 200, 200, 200},
+	"POST /v2/accounts/{account_id}/users/{user_id}":         {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"PATCH /v2/accounts/{account_id}/users/{user_id}":        {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"DELETE /v2/accounts/{account_id}/users/{user_id}":       {401, 403, 200, 200, 403, 403, 200, 403, 200},
 }
 
 // matrixFixture is the account tree and the callers of the matrix.
@@ -155,6 +163,13 @@ func (f *matrixFixture) request(t *testing.T, method, pattern string) (string, a
 		}
 		path = strings.ReplaceAll(path, "{user_id}", id)
 	}
+	if strings.Contains(path, "{key_id}") {
+		// A fresh named key of A per cell, made by the system admin, so
+		// that a plain user meets a key it does not own (namedkeys.go).
+		r := f.n.do("PUT", "/v2/accounts/"+f.a+"/api_keys", f.sys, map[string]any{"data": map[string]any{"name": "matrix"}})
+		mustStatus(t, "create a named key", r, 201)
+		path = strings.ReplaceAll(path, "{key_id}", r.data()["id"].(string))
+	}
 	if strings.Contains(path, "{kid}") {
 		path = strings.ReplaceAll(path, "{kid}", f.n.m.Tokens.KeyIDs()[0])
 	}
@@ -174,6 +189,10 @@ func (f *matrixFixture) request(t *testing.T, method, pattern string) (string, a
 		return path, restrictionsBody
 	case "PUT /v2/auth":
 		return path, map[string]any{"action": "refresh_token", "data": data}
+	case "PUT /v2/accounts/{account_id}/api_keys", "PATCH /v2/accounts/{account_id}/api_keys/{key_id}":
+		data["name"] = "matrix cell"
+	case "PUT /v2/accounts/{account_id}/access_tokens":
+		data["scopes"] = []string{"accounts:read"}
 	}
 	if method == "GET" || method == "DELETE" {
 		return path, nil

@@ -38,24 +38,32 @@ type Config struct {
 	Node           string        `toml:"node"`
 	FeedInterval   time.Duration `toml:"feed_interval"`
 	AuditRetention time.Duration `toml:"audit_retention"`
+	// KeyRotationDays is the age in days past which a named API key is
+	// rotation_due (0: never); KeyRotationMandatory refuses such keys.
+	KeyRotationDays      int  `toml:"key_rotation_days"`
+	KeyRotationMandatory bool `toml:"key_rotation_mandatory"`
+	// SigningKeyRotation rotates the token-signing key when the newest is
+	// older than this; 0 leaves rotation to the operator.
+	SigningKeyRotation time.Duration `toml:"signing_key_rotation"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
 // :8443, SQLite.
 func Default() Config {
 	return Config{
-		DataDir:        "audian-data",
-		Listen:         ":8443",
-		TokenLifetime:  time.Hour,
-		MaxBodyBytes:   1 << 20,
-		RateBurst:      100,
-		RatePerSecond:  10,
-		RateCost:       1,
-		CORSOrigin:     "*",
-		RealmSuffix:    "sip.audian.local",
-		LogLevel:       "info",
-		FeedInterval:   250 * time.Millisecond,
-		AuditRetention: 365 * 24 * time.Hour,
+		DataDir:         "audian-data",
+		Listen:          ":8443",
+		TokenLifetime:   time.Hour,
+		MaxBodyBytes:    1 << 20,
+		RateBurst:       100,
+		RatePerSecond:   10,
+		RateCost:        1,
+		CORSOrigin:      "*",
+		RealmSuffix:     "sip.audian.local",
+		LogLevel:        "info",
+		FeedInterval:    250 * time.Millisecond,
+		AuditRetention:  365 * 24 * time.Hour,
+		KeyRotationDays: 90,
 	}
 }
 
@@ -107,6 +115,15 @@ var settings = []setting{
 	}},
 	{"feed-interval", "how often to poll the database for changes made by other processes", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.FeedInterval, "feed-interval", c.FeedInterval, u)
+	}},
+	{"key-rotation-days", "age in days past which a named API key is reported rotation_due; 0 turns the policy off", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.IntVar(&c.KeyRotationDays, "key-rotation-days", c.KeyRotationDays, u)
+	}},
+	{"key-rotation-mandatory", "refuse named API keys older than key-rotation-days at api_auth", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.BoolVar(&c.KeyRotationMandatory, "key-rotation-mandatory", c.KeyRotationMandatory, u)
+	}},
+	{"signing-key-rotation", "rotate the token-signing key when the newest is older than this (e.g. 720h); 0 turns automatic rotation off", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.SigningKeyRotation, "signing-key-rotation", c.SigningKeyRotation, u)
 	}},
 }
 
@@ -219,6 +236,15 @@ func (c *Config) Validate() error {
 	}
 	if c.FeedInterval < 10*time.Millisecond || c.FeedInterval > 5*time.Second {
 		errs = append(errs, errors.New("feed-interval must be within 10ms..5s"))
+	}
+	if c.KeyRotationDays < 0 || c.KeyRotationDays > 3650 {
+		errs = append(errs, errors.New("key-rotation-days must be within 0..3650"))
+	}
+	if c.KeyRotationMandatory && c.KeyRotationDays == 0 {
+		errs = append(errs, errors.New("key-rotation-mandatory needs key-rotation-days above 0"))
+	}
+	if c.SigningKeyRotation != 0 && c.SigningKeyRotation < time.Hour {
+		errs = append(errs, errors.New("signing-key-rotation must be 0 (off) or at least 1h"))
 	}
 	return errors.Join(errs...)
 }

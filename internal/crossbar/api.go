@@ -64,6 +64,11 @@ type Config struct {
 	// ResetLifetime is how long a password reset token works; 0 means
 	// DefaultResetLifetime.
 	ResetLifetime time.Duration
+	// KeyRotation is the age past which a named API key is rotation_due;
+	// 0 turns the policy off. KeyRotationMandatory refuses such keys at
+	// api_auth (namedkeys.go).
+	KeyRotation          time.Duration
+	KeyRotationMandatory bool
 }
 
 // Deps are the collaborators of the API.
@@ -104,6 +109,8 @@ type API struct {
 	// notifier and recoveries serve password recovery (recovery.go).
 	notifier   Notifier
 	recoveries *recoveries
+	// keyUses collects API key uses between flushes (namedkeys.go).
+	keyUses *keyUses
 }
 
 // New returns the API.
@@ -145,6 +152,7 @@ func New(cfg Config, d Deps) *API {
 		restrictions: newRestrictionCache(d.Store, 100_000),
 		guard:        d.Guard, limits: newLimitCache(d.Store, d.Logger),
 		notifier: d.Notifier, recoveries: newRecoveries(64),
+		keyUses: newKeyUses(),
 	}
 	return a
 }
@@ -184,7 +192,10 @@ type endpoint struct {
 	// self names the path value that, when equal to the caller's user id,
 	// makes the request about the caller's own user record.
 	self string
-	h    handler
+	// own lets a plain user call the endpoint in its own account, the
+	// handler keeping it to what it created (its named API keys).
+	own bool
+	h   handler
 }
 
 type route struct {
@@ -219,9 +230,14 @@ func (a *API) routes() []route {
 		{"/v2/auth/keys/{kid}", map[string]endpoint{
 			"GET": {access: authed, perm: identity.KeysRead, h: a.signingKey},
 		}},
+		{"/v2/auth/signing_keys/rotate", map[string]endpoint{
+			"PUT": {access: authed, perm: identity.KeysWrite, h: a.rotateSigningKey},
+		}},
 		{"/v2/token_auth", map[string]endpoint{
-			"GET":    {access: authed, perm: identity.TokensRead, h: a.tokenInfo},
-			"DELETE": {access: authed, perm: identity.TokensRead, h: a.revokeToken},
+			// Any valid token may read and revoke itself, whatever its scopes:
+			// giving up a credential must never need a permission.
+			"GET":    {access: authed, h: a.tokenInfo},
+			"DELETE": {access: authed, h: a.revokeToken},
 		}},
 		{acct, map[string]endpoint{
 			"GET":    {access: account, perm: identity.AccountsRead, h: a.getAccount},
@@ -256,6 +272,21 @@ func (a *API) routes() []route {
 		{acct + "/api_key", map[string]endpoint{
 			"GET": {access: account, perm: identity.KeysRead, h: a.getAccountKey},
 			"PUT": {access: account, perm: identity.KeysWrite, h: a.newAccountKey},
+		}},
+		{acct + "/api_keys", map[string]endpoint{
+			"GET": {access: account, perm: identity.KeysRead, own: true, h: a.listNamedKeys},
+			"PUT": {access: account, perm: identity.KeysWrite, own: true, h: a.createNamedKey},
+		}},
+		{acct + "/api_keys/{key_id}", map[string]endpoint{
+			"GET":    {access: account, perm: identity.KeysRead, own: true, h: a.getNamedKey},
+			"PATCH":  {access: account, perm: identity.KeysWrite, own: true, h: a.patchNamedKey},
+			"DELETE": {access: account, perm: identity.KeysWrite, own: true, h: a.revokeNamedKey},
+		}},
+		{acct + "/api_keys/{key_id}/rotate", map[string]endpoint{
+			"PUT": {access: account, perm: identity.KeysWrite, own: true, h: a.rotateNamedKey},
+		}},
+		{acct + "/access_tokens", map[string]endpoint{
+			"PUT": {access: account, perm: identity.TokensWrite, h: a.createAccessToken},
 		}},
 		{acct + "/audit", map[string]endpoint{
 			"GET": {access: account, perm: identity.AuditRead, h: a.listAudit},

@@ -11,9 +11,12 @@ import (
 
 // Audit actions that the generic naming (auditAction) would get wrong.
 var auditActions = map[string]string{
-	"PUT /v2/accounts/{account_id}/api_key": "api_key.replace",
-	"GET /v2/accounts/{account_id}/api_key": "api_key.create", // the first read creates the key
-	"DELETE /v2/token_auth":                 "token.revoke",
+	"PUT /v2/accounts/{account_id}/api_key":                  "api_key.replace",
+	"GET /v2/accounts/{account_id}/api_key":                  "api_key.create", // the first read creates the key
+	"DELETE /v2/token_auth":                                  "token.revoke",
+	"PUT /v2/accounts/{account_id}/api_keys/{key_id}/rotate": "api_keys.rotate",
+	"DELETE /v2/accounts/{account_id}/api_keys/{key_id}":     "api_keys.revoke",
+	"PUT /v2/auth/signing_keys/rotate":                       "signing_keys.rotate",
 }
 
 // auditAction names what a request does for the audit log:

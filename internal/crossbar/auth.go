@@ -28,6 +28,9 @@ func (a *API) apiAuth(c *call) (_ *reply, err error) {
 	}
 	var key *identity.APIKey
 	defer func() { a.apiAuthDone(c, ident, key, err) }()
+	if !wellFormedKey(secret) {
+		return nil, identity.ErrUnauthorized
+	}
 	// Every failure below is the same 401: the reply must not say whether
 	// a key exists, was revoked, or belongs to a disabled account.
 	key, err = a.store.APIKeyByHash(c.ctx, credential.HashKey(secret))
@@ -50,13 +53,11 @@ func (a *API) apiAuth(c *call) (_ *reply, err error) {
 		return nil, identity.ErrUnauthorized
 	}
 	c.info.AccountID = acct.acct.ID
-	token, _, err := a.tokens.Issue(identity.Claims{
-		AccountID: key.AccountID,
-		Method:    identity.MethodAPIAuth,
-		KeyID:     key.ID,
-		PrivLevel: identity.RoleAdmin,
-		Scopes:    key.Scopes,
-	}, a.cfg.TokenLifetime)
+	claims, lifetime, err := a.keyLogin(c, key, acct.acct)
+	if err != nil {
+		return nil, err
+	}
+	token, _, err := a.tokens.Issue(claims, lifetime)
 	if err != nil {
 		return nil, err
 	}

@@ -85,8 +85,8 @@ func (a *API) steps(c *call, ep endpoint) error {
 	}
 	c.target = target
 	c.info.AccountID = target.acct.ID
-	self := ep.self != "" && p.UserID != "" && target.acct.ID == p.AccountID &&
-		c.r.PathValue(ep.self) == p.UserID
+	ownAccount := p.UserID != "" && target.acct.ID == p.AccountID
+	self := ownAccount && (ep.own || ep.self != "" && c.r.PathValue(ep.self) == p.UserID)
 	if !p.Can(ep.perm, self) {
 		return identity.ErrRoleForbidden
 	}

@@ -261,6 +261,13 @@ func (a *API) completeRecovery(c *call) (*reply, error) {
 	// at or before it, and the fresh token below may be issued within the
 	// same millisecond.
 	cutoff := c.now.Add(-time.Millisecond)
+	// The pipeline's entry for this public route names no account; the
+	// reset belongs in the user's account's log, as its own action.
+	if e, ok := identity.AuditFrom(c.ctx); ok {
+		e.AccountID, e.Action = acct.ID, "user_auth.recovery.reset"
+		e.ActorKind, e.Actor = identity.AuditActorUser, r.UserID
+		c.ctx = identity.WithAudit(c.ctx, e)
+	}
 	u, err := a.store.UpdateUser(c.ctx, r.AccountID, r.UserID, func(u *identity.User) error {
 		if !u.Enabled {
 			return errInvalidReset
