@@ -39,15 +39,9 @@ func bootstrapCmd(ctx context.Context, args []string, getenv func(string) string
 	if err := errors.Join(missing...); err != nil {
 		return err
 	}
-	m := &Main{Config: cfg, Stdout: stdout, Stderr: stderr}
+	m, sealer, err := openOffline(ctx, cfg, stdout, stderr)
 	defer m.Close()
-	m.Config.Resolve()
-	m.Logger = newLogger(stderr, cfg.LogLevel)
-	sealer, err := openSealer(&m.Config)
 	if err != nil {
-		return err
-	}
-	if m.Store, err = m.openStore(ctx); err != nil {
 		return err
 	}
 	res, err := crossbar.Bootstrap(ctx, m.Store, sealer, credential.DefaultHasher, crossbar.BootstrapParams{
@@ -81,4 +75,19 @@ func describe(err error) error {
 		return errors.Join(errs...)
 	}
 	return err
+}
+
+// openOffline opens what an administrative command needs of a server's
+// settings, without serving: the log, the key-encryption key and the
+// store. Close the returned Main even on error.
+func openOffline(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) (*Main, *credential.Sealer, error) {
+	m := &Main{Config: cfg, Stdout: stdout, Stderr: stderr}
+	m.Config.Resolve()
+	m.Logger = newLogger(stderr, cfg.LogLevel)
+	sealer, err := openSealer(&m.Config)
+	if err != nil {
+		return m, nil, err
+	}
+	m.Store, err = m.openStore(ctx)
+	return m, sealer, err
 }

@@ -129,15 +129,9 @@ func signingKeyCmd(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	m := &Main{Config: cfg, Stdout: stdout, Stderr: stderr}
+	m, sealer, err := openOffline(ctx, cfg, stdout, stderr)
 	defer m.Close()
-	m.Config.Resolve()
-	m.Logger = newLogger(stderr, cfg.LogLevel)
-	sealer, err := openSealer(&m.Config)
 	if err != nil {
-		return err
-	}
-	if m.Store, err = m.openStore(ctx); err != nil {
 		return err
 	}
 	tokens, err := token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime})
