@@ -3,6 +3,7 @@ package crossbar
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/audian/audian/internal/identity"
@@ -362,8 +364,20 @@ func validRequestID(s string) bool {
 	return true
 }
 
+// newRequestID returns a 32-hex request id: a random per-process prefix
+// and a counter. Request ids must be unique, not unguessable, and one is
+// made for every request, so they cost no system call.
 func newRequestID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	copy(b[:8], requestIDPrefix[:])
+	binary.BigEndian.PutUint64(b[8:], requestIDCounter.Add(1))
 	return hex.EncodeToString(b[:])
 }
+
+var (
+	requestIDPrefix = func() (p [8]byte) {
+		_, _ = rand.Read(p[:])
+		return p
+	}()
+	requestIDCounter atomic.Uint64
+)

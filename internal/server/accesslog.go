@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/audian/audian/internal/crossbar"
@@ -29,7 +30,7 @@ func (s *Server) accessLog(start time.Time, r *http.Request, status int, elapsed
 	bp := lineBuf.Get().(*[]byte)
 	b := (*bp)[:0]
 	b = append(b, `{"time":"`...)
-	b = start.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = appendLogTime(b, start)
 	b = append(b, `","level":"INFO","msg":"request","method":`...)
 	b = appendJSONString(b, r.Method)
 	b = append(b, `,"path":`...)
@@ -62,3 +63,25 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// appendLogTime appends t as slog does (RFC 3339 with milliseconds). The
+// part up to the second is formatted once per second and reused.
+func appendLogTime(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	p := logSecond.Load()
+	if p == nil || p.sec != sec {
+		p = &secondPrefix{sec: sec, text: t.Format("2006-01-02T15:04:05"), zone: t.Format("Z07:00")}
+		logSecond.Store(p)
+	}
+	b = append(b, p.text...)
+	ms := t.Nanosecond() / 1e6
+	b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, p.zone...)
+}
+
+type secondPrefix struct {
+	sec        int64
+	text, zone string
+}
+
+var logSecond atomic.Pointer[secondPrefix]

@@ -62,3 +62,16 @@ func TestLogWriterTicks(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestAppendLogTime(t *testing.T) {
+	for _, s := range []string{"2026-11-27T00:05:47.123Z", "2026-11-27T00:05:47.009+02:00", "2026-01-02T03:04:05.000-07:00"} {
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := tm.Format("2006-01-02T15:04:05.000Z07:00")
+		if got := string(appendLogTime(nil, tm)); got != want {
+			t.Errorf("appendLogTime(%s) = %s, want %s", s, got, want)
+		}
+	}
+}
