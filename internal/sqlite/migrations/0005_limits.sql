@@ -1,4 +1,4 @@
--- 0006_limits: per-account rate limit overrides, token buckets and failed
+-- 0005_limits: per-account rate limit overrides, token buckets and failed
 -- authentication counters. Buckets and counters are keyed by opaque
 -- strings the limiter forms (hashes, never a credential).
 

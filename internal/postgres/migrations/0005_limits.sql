@@ -1,4 +1,4 @@
--- 0006_limits: per-account rate limit overrides, the token buckets every
+-- 0005_limits: per-account rate limit overrides, the token buckets every
 -- node shares, and failed authentication counters. Buckets and counters
 -- are keyed by opaque strings the limiter forms (hashes, never a
 -- credential). Both tables are UNLOGGED: they are rewritten constantly,

@@ -1,4 +1,4 @@
--- 0005_audit: the append-only audit log. Entries outlive the accounts,
+-- 0004_audit: the append-only audit log. Entries outlive the accounts,
 -- users and keys they name (no foreign keys), and only retention pruning
 -- deletes them; the trigger refuses any UPDATE, whatever the code does.
 
