@@ -67,7 +67,7 @@ func FuzzRequestID(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id string) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("X-Request-ID", id)
-		_, info := WithRequestInfo(r)
+		info := NewRequestInfo(r)
 		if !validRequestID(info.ID) {
 			t.Fatalf("request id %q escapes the allowed alphabet", info.ID)
 		}

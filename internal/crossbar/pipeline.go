@@ -40,7 +40,7 @@ type call struct {
 // permission. No handler can skip one.
 func (a *API) pipeline(ep endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{w: w, r: r, ctx: r.Context(), info: Info(r.Context()), now: a.now()}
+		c := &call{w: w, r: r, ctx: r.Context(), info: infoOf(w, r), now: a.now()}
 		if c.info == nil {
 			c.info = &RequestInfo{ID: newRequestID()}
 			w.Header().Set("X-Request-ID", c.info.ID)
@@ -299,7 +299,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
 		st = status[identity.EInternal]
 		code = identity.EInternal
 	}
-	info := Info(r.Context())
+	info := infoOf(w, r)
 	if c != nil {
 		info = c.info
 	}
@@ -334,14 +334,27 @@ type RequestInfo struct {
 
 type infoKey struct{}
 
-// WithRequestInfo returns r with a RequestInfo in its context, using the
-// client's X-Request-ID when it is well-formed.
-func WithRequestInfo(r *http.Request) (*http.Request, *RequestInfo) {
+// NewRequestInfo returns the RequestInfo of r, using the client's
+// X-Request-ID when it is well-formed. The server hands it to the API
+// through its ResponseWriter (see InfoCarrier) rather than the request's
+// context, which would copy the request on every call.
+func NewRequestInfo(r *http.Request) *RequestInfo {
 	id := r.Header.Get("X-Request-ID")
 	if !validRequestID(id) {
 		id = newRequestID()
 	}
-	info := &RequestInfo{ID: id}
+	return &RequestInfo{ID: id}
+}
+
+// InfoCarrier is a ResponseWriter that carries its request's RequestInfo.
+type InfoCarrier interface {
+	RequestInfo() *RequestInfo
+}
+
+// WithRequestInfo returns r with a RequestInfo in its context, for callers
+// whose ResponseWriter is not an InfoCarrier.
+func WithRequestInfo(r *http.Request) (*http.Request, *RequestInfo) {
+	info := NewRequestInfo(r)
 	return r.WithContext(context.WithValue(r.Context(), infoKey{}, info)), info
 }
 
@@ -349,6 +362,15 @@ func WithRequestInfo(r *http.Request) (*http.Request, *RequestInfo) {
 func Info(ctx context.Context) *RequestInfo {
 	info, _ := ctx.Value(infoKey{}).(*RequestInfo)
 	return info
+}
+
+// infoOf finds the RequestInfo of a request: on its ResponseWriter, else
+// in its context; nil when the server set none.
+func infoOf(w http.ResponseWriter, r *http.Request) *RequestInfo {
+	if c, ok := w.(InfoCarrier); ok {
+		return c.RequestInfo()
+	}
+	return Info(r.Context())
 }
 
 func validRequestID(s string) bool {

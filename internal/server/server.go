@@ -162,10 +162,29 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
-// statusWriter remembers the status a handler wrote.
+// statusWriter remembers the status a handler wrote, and carries the
+// request's RequestInfo to the API (crossbar.InfoCarrier).
 type statusWriter struct {
 	http.ResponseWriter
 	code int
+	info *crossbar.RequestInfo
+}
+
+func (w *statusWriter) RequestInfo() *crossbar.RequestInfo { return w.info }
+
+// statusLabels are the metric labels of the status codes, made once.
+var statusLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -198,14 +217,14 @@ func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
 	logRequests := s.log.Enabled(context.Background(), slog.LevelInfo)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r, info := crossbar.WithRequestInfo(r)
+		info := crossbar.NewRequestInfo(r)
 		h := w.Header()
 		h["X-Request-Id"] = []string{info.ID}
 		if r.TLS != nil {
 			h["Strict-Transport-Security"] = hstsValue
 		}
 		h["X-Content-Type-Options"] = nosniffValue
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, info: info}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -223,7 +242,7 @@ func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
-			m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
+			m.requests.WithLabelValues(route, r.Method, statusLabel(sw.code)).Inc()
 			m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
 			if logRequests {
 				s.accessLog(start, r, sw.code, elapsed, info)
