@@ -101,9 +101,9 @@ type API struct {
 	sync     func(context.Context) error
 	log      *slog.Logger
 	now      func() time.Time
-	accounts *accountCache
+	accounts *feedCache[*cachedAccount]
 	// restrictions caches token restrictions per account (restrictions.go).
-	restrictions *restrictionCache
+	restrictions *feedCache[restrictions]
 	guard        Guard
 	limits       *limitCache
 	// notifier and recoveries serve password recovery (recovery.go).

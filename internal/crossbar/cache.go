@@ -7,47 +7,41 @@ import (
 	"github.com/audian/audian/internal/identity"
 )
 
-// accountCache keeps accounts in memory, because every authenticated
-// request needs its caller's account (enabled, system) and the target's
-// ancestry (reach), and a database round trip per request would dominate
-// the hot path. Entries are dropped by change-feed events (API.Apply), so
-// every process sees a change within one feed poll.
-type accountCache struct {
-	store identity.Store
-	max   int
+// feedCache keeps values loaded from the store in memory, by account id,
+// because the pipeline needs them on every request (the caller's and the
+// target's accounts, the target's token restrictions) and a database round
+// trip per request would dominate the hot path. API.Apply drops an entry
+// on the account's change-feed event, so every process sees a change
+// within one feed poll.
+type feedCache[V any] struct {
+	load func(ctx context.Context, id string) (V, error)
+	max  int
 
 	mu      sync.RWMutex
-	entries map[string]*cachedAccount
+	entries map[string]V
 	// gen counts invalidations. A load that raced with an invalidation
 	// must not put what it read into the cache: it may predate the change.
 	gen uint64
 }
 
-type cachedAccount struct {
-	acct *identity.Account
-	once sync.Once
-	json []byte // the rendered account document, built on first use
+func newFeedCache[V any](max int, load func(ctx context.Context, id string) (V, error)) *feedCache[V] {
+	return &feedCache[V]{load: load, max: max, entries: make(map[string]V)}
 }
 
-func newAccountCache(s identity.Store, max int) *accountCache {
-	return &accountCache{store: s, max: max, entries: make(map[string]*cachedAccount)}
-}
-
-// get returns the account with id. The returned value is shared: callers
-// must not modify it.
-func (c *accountCache) get(ctx context.Context, id string) (*cachedAccount, error) {
+// get returns the value for id, loading it on a miss. Values are shared:
+// callers must not modify them.
+func (c *feedCache[V]) get(ctx context.Context, id string) (V, error) {
 	c.mu.RLock()
-	e, ok := c.entries[id]
+	v, ok := c.entries[id]
 	gen := c.gen
 	c.mu.RUnlock()
 	if ok {
-		return e, nil
+		return v, nil
 	}
-	a, err := c.store.Account(ctx, id)
+	v, err := c.load(ctx, id)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	e = &cachedAccount{acct: a}
 	c.mu.Lock()
 	if c.gen == gen {
 		if len(c.entries) >= c.max {
@@ -55,15 +49,32 @@ func (c *accountCache) get(ctx context.Context, id string) (*cachedAccount, erro
 			// holds every account of all but the largest deployments.
 			clear(c.entries)
 		}
-		c.entries[id] = e
+		c.entries[id] = v
 	}
 	c.mu.Unlock()
-	return e, nil
+	return v, nil
 }
 
-func (c *accountCache) invalidate(id string) {
+func (c *feedCache[V]) invalidate(id string) {
 	c.mu.Lock()
 	delete(c.entries, id)
 	c.gen++
 	c.mu.Unlock()
+}
+
+// cachedAccount is an account with its reply document, rendered once.
+type cachedAccount struct {
+	acct *identity.Account
+	once sync.Once
+	json []byte
+}
+
+func newAccountCache(s identity.Store, max int) *feedCache[*cachedAccount] {
+	return newFeedCache(max, func(ctx context.Context, id string) (*cachedAccount, error) {
+		a, err := s.Account(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return &cachedAccount{acct: a}, nil
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 
 	"github.com/audian/audian/internal/identity"
 )
@@ -82,58 +81,23 @@ func nounOf(pattern string, value func(string) string) (endpoint string, args []
 
 func isParam(w string) bool { return strings.HasPrefix(w, "{") }
 
-// restrictionCache keeps every account's parsed restrictions, nil for the
-// (usual) account without any. API.Apply drops an entry on the account's
-// change-feed event.
-type restrictionCache struct {
-	store identity.TokenRestrictionStore
-	max   int
-
-	mu      sync.RWMutex
-	entries map[string]restrictions
-	gen     uint64 // as in accountCache: a load racing an invalidation is not kept
-}
-
-func newRestrictionCache(s identity.TokenRestrictionStore, max int) *restrictionCache {
-	return &restrictionCache{store: s, max: max, entries: map[string]restrictions{}}
-}
-
-func (rc *restrictionCache) get(ctx context.Context, accountID string) (restrictions, error) {
-	rc.mu.RLock()
-	rs, ok := rc.entries[accountID]
-	gen := rc.gen
-	rc.mu.RUnlock()
-	if ok {
-		return rs, nil
-	}
-	doc, err := rc.store.TokenRestrictions(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
-	if doc != nil {
+// newRestrictionCache keeps every account's parsed restrictions, nil for
+// the (usual) account without any.
+func newRestrictionCache(s identity.TokenRestrictionStore, max int) *feedCache[restrictions] {
+	return newFeedCache(max, func(ctx context.Context, accountID string) (restrictions, error) {
+		doc, err := s.TokenRestrictions(ctx, accountID)
+		if err != nil || doc == nil {
+			return nil, err
+		}
+		var rs restrictions
 		if err := json.Unmarshal(doc, &rs); err != nil {
 			return nil, err
 		}
 		if rs == nil {
 			rs = restrictions{}
 		}
-	}
-	rc.mu.Lock()
-	if rc.gen == gen {
-		if len(rc.entries) >= rc.max {
-			clear(rc.entries)
-		}
-		rc.entries[accountID] = rs
-	}
-	rc.mu.Unlock()
-	return rs, nil
-}
-
-func (rc *restrictionCache) invalidate(accountID string) {
-	rc.mu.Lock()
-	delete(rc.entries, accountID)
-	rc.gen++
-	rc.mu.Unlock()
+		return rs, nil
+	})
 }
 
 // getRestrictions serves GET /v2/accounts/{id}/token_restrictions. An
