@@ -213,6 +213,20 @@ func TestNamedKeys(t *testing.T) {
 					t.Errorf("from %s: %d %s", ip, r.status, r.raw)
 				}
 			}
+			// The key's addresses bind its tokens, and the tokens derived
+			// from them, wherever they are presented.
+			tok := n.apiAuth(secret, from("203.0.113.9")...).body["auth_token"].(string)
+			acct := "/v2/accounts/" + root
+			if r := n.do("GET", acct, tok, nil, from("203.0.113.10")...); r.status != http.StatusOK {
+				t.Errorf("token from an allowed address: %d %s", r.status, r.raw)
+			}
+			r = n.do("GET", acct, tok, nil, from("198.51.100.7")...)
+			expectError(t, r, http.StatusUnauthorized, "unauthorized")
+			if r.data()["message"] != "token not allowed from this address" {
+				t.Errorf("token refusal: %s", r.raw)
+			}
+			refreshed := n.do("PUT", "/v2/auth", tok, map[string]any{"action": "refresh_token"}, from("203.0.113.10")...).body["auth_token"].(string)
+			expectError(t, n.do("GET", acct, refreshed, nil, from("198.51.100.7")...), http.StatusUnauthorized, "unauthorized")
 			wantField(t, n.do("PUT", keysPath(root), admin, map[string]any{"data": map[string]any{"name": "x", "allowed_cidrs": []string{"not an address"}}}), "allowed_cidrs", "format")
 		})
 

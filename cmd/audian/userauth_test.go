@@ -605,13 +605,14 @@ func TestRefreshAndKeys(t *testing.T) {
 
 		t.Run("refresh", func(t *testing.T) {
 			for name, tc := range map[string]struct {
-				token string
-				body  any
-				owner any
+				token  string
+				body   any
+				owner  any
+				method string // the refreshed token keeps its login method, so restrictions on it still apply
 			}{
-				"top-level action, user":  {user, map[string]any{"action": "refresh_token", "data": map[string]any{}}, f.bob},
-				"action in data, user":    {user, map[string]any{"data": map[string]any{"action": "refresh_token"}}, f.bob},
-				"top-level action, admin": {f.admin, map[string]any{"action": "refresh_token"}, nil},
+				"top-level action, user":  {user, map[string]any{"action": "refresh_token", "data": map[string]any{}}, f.bob, "cb_user_auth"},
+				"action in data, user":    {user, map[string]any{"data": map[string]any{"action": "refresh_token"}}, f.bob, "cb_user_auth"},
+				"top-level action, admin": {f.admin, map[string]any{"action": "refresh_token"}, nil, "cb_api_auth"},
 			} {
 				t.Run(name, func(t *testing.T) {
 					r := n.do("PUT", "/v2/auth", tc.token, tc.body)
@@ -626,7 +627,7 @@ func TestRefreshAndKeys(t *testing.T) {
 						t.Errorf("data.owner_id = %v, want %v", r.data()["owner_id"], tc.owner)
 					}
 					info := n.do("GET", "/v2/token_auth", fresh, nil)
-					if info.status != http.StatusOK || info.data()["method"] != "cb_auth" || info.data()["owner_id"] != tc.owner {
+					if info.status != http.StatusOK || info.data()["method"] != tc.method || info.data()["owner_id"] != tc.owner {
 						t.Errorf("token_auth of the refreshed token: %d %s", info.status, info.raw)
 					}
 				})

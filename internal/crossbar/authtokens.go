@@ -36,7 +36,7 @@ func (a *API) inspectToken(c *call, raw string) (*reply, error) {
 	if raw == "" {
 		return nil, identity.Invalid("token", "required", "Field is required but missing")
 	}
-	p, err := a.authenticate(c.ctx, raw, "")
+	p, err := a.authenticate(c.ctx, raw, "", c.info.ClientIP)
 	if err != nil {
 		return nil, err
 	}
@@ -83,10 +83,14 @@ func (a *API) refreshToken(c *call) (*reply, error) {
 	token, _, err := a.tokens.Issue(identity.Claims{
 		AccountID: c.p.AccountID,
 		OwnerID:   c.p.UserID,
-		Method:    identity.MethodAuth,
+		// The refreshed token keeps the method it was logged in with, not
+		// Kazoo's cb_auth, so that token restrictions written for that
+		// method still apply to it.
+		Method:    c.p.Method,
 		KeyID:     c.p.KeyID,
 		PrivLevel: c.p.Role,
 		Scopes:    c.p.Scopes,
+		CIDRs:     c.p.CIDRs,
 	}, a.cfg.TokenLifetime)
 	if err != nil {
 		return nil, err

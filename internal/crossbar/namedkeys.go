@@ -503,6 +503,7 @@ func (a *API) keyLogin(c *call, key *identity.APIKey, acct *identity.Account) (i
 	}
 	lifetime := a.cfg.TokenLifetime
 	if key.Kind == identity.KeyKindNamed {
+		claims.CIDRs = key.AllowedCIDRs
 		if len(key.AllowedCIDRs) > 0 && !addressAllowed(c.info.ClientIP, key.AllowedCIDRs) {
 			return claims, 0, errKeyAddress
 		}
@@ -629,6 +630,7 @@ func (a *API) createAccessToken(c *call) (*reply, error) {
 		KeyID:     c.p.KeyID,
 		PrivLevel: c.p.Role,
 		Scopes:    scopes,
+		CIDRs:     c.p.CIDRs,
 	}, lifetime)
 	if err != nil {
 		return nil, err

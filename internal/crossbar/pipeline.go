@@ -69,7 +69,7 @@ func (a *API) steps(c *call, ep endpoint) error {
 		return nil
 	}
 	raw := presentedToken(c.r)
-	p, err := a.authenticate(c.ctx, raw, c.r.Header.Get("X-Auth-Account-ID"))
+	p, err := a.authenticate(c.ctx, raw, c.r.Header.Get("X-Auth-Account-ID"), c.info.ClientIP)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func presentedToken(r *http.Request) string {
 
 // authenticate turns a presented token into a Principal. Every failure is
 // a 401 that says only in general terms what went wrong.
-func (a *API) authenticate(ctx context.Context, raw, accountHeader string) (*identity.Principal, error) {
+func (a *API) authenticate(ctx context.Context, raw, accountHeader, clientIP string) (*identity.Principal, error) {
 	if raw == "" {
 		return nil, identity.ErrMissingCreds
 	}
@@ -119,6 +119,11 @@ func (a *API) authenticate(ctx context.Context, raw, accountHeader string) (*ide
 	}
 	if accountHeader != "" && accountHeader != claims.AccountID {
 		return nil, identity.ErrUnauthorized
+	}
+	if len(claims.CIDRs) > 0 && !addressAllowed(clientIP, claims.CIDRs) {
+		// A key bound to addresses binds its tokens too: a token copied off
+		// an allowed host is useless elsewhere.
+		return nil, errTokenAddress
 	}
 	acct, err := a.accounts.get(ctx, claims.AccountID)
 	if identity.ErrorCode(err) == identity.ENotFound {
@@ -137,6 +142,7 @@ func (a *API) authenticate(ctx context.Context, raw, accountHeader string) (*ide
 		Method:    claims.Method,
 		Role:      claims.PrivLevel,
 		Scopes:    claims.Scopes,
+		CIDRs:     claims.CIDRs,
 		System:    acct.acct.System,
 		IssuedAt:  time.Unix(claims.IssuedAt, 0),
 		ExpiresAt: time.Unix(claims.ExpiresAt, 0),
@@ -146,6 +152,8 @@ func (a *API) authenticate(ctx context.Context, raw, accountHeader string) (*ide
 	}
 	return p, nil
 }
+
+var errTokenAddress = &identity.Error{Code: identity.EUnauthorized, Message: "token not allowed from this address"}
 
 // unauthorized keeps the public part of a token failure and drops
 // anything else, so that a verifier's internal error never reaches a body.

@@ -29,6 +29,10 @@ type Claims struct {
 	KeyID     string   `json:"key_id,omitempty"`
 	PrivLevel string   `json:"priv_level,omitempty"`
 	Scopes    []string `json:"scopes,omitempty"`
+	// CIDRs, when set, are the only client addresses the token may be used
+	// from: those of the API key that minted it, carried by every token
+	// derived from it.
+	CIDRs []string `json:"cidrs,omitempty"`
 }
 
 // Principal is the authenticated caller of one request.
@@ -41,6 +45,9 @@ type Principal struct {
 	Role      string
 	// Scopes limit what the caller may do; nil means no limit beyond Role.
 	Scopes []string
+	// CIDRs are the client addresses the caller's token is bound to; nil
+	// means any.
+	CIDRs []string
 	// System is true when the caller's account is a system account; it is
 	// read from the account at authentication, never from the token.
 	System    bool
