@@ -19,8 +19,9 @@ func (a *API) getAccount(c *call) (*reply, error) {
 	t := c.target
 	t.once.Do(func() {
 		t.json, _ = json.Marshal(renderAccount(t.acct))
+		t.etag = etag(t.acct.Revision)
 	})
-	return &reply{data: rawJSON(t.json), revision: t.acct.Revision, etag: true}, nil
+	return &reply{data: rawJSON(t.json), revision: t.acct.Revision, etag: t.etag}, nil
 }
 
 // mayEnable reports whether the caller may set enabled on acct: only an
@@ -107,6 +108,14 @@ func (a *API) deleteAccount(c *call) (*reply, error) {
 	doc := renderAccount(acct)
 	doc["_read_only"] = map[string]any{"deleted": true}
 	return &reply{data: doc, revision: acct.Revision}, nil
+}
+
+// etag is the ETag header of a document at revision.
+func etag(revision string) string {
+	if revision == "" {
+		return ""
+	}
+	return strconv.Quote(revision)
 }
 
 // ifMatch returns the revision of an If-Match header, unquoted.

@@ -358,7 +358,7 @@ const (
 
 // cors adds Kazoo's CORS headers to cross-origin requests and preflights.
 func (a *API) cors(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Origin") == "" && r.Method != http.MethodOptions {
+	if header(r, "Origin") == "" && r.Method != http.MethodOptions {
 		return
 	}
 	h := w.Header()

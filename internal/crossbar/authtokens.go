@@ -36,8 +36,8 @@ func (a *API) inspectToken(c *call, raw string) (*reply, error) {
 	if raw == "" {
 		return nil, identity.Invalid("token", "required", "Field is required but missing")
 	}
-	p, err := a.authenticate(c.ctx, raw, "", c.info.ClientIP)
-	if err != nil {
+	p := &c.principal
+	if err := a.authenticate(c.ctx, raw, "", c.info.ClientIP, p); err != nil {
 		return nil, err
 	}
 	c.p, c.token = p, raw

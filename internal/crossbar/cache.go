@@ -67,6 +67,7 @@ type cachedAccount struct {
 	acct *identity.Account
 	once sync.Once
 	json []byte
+	etag string
 }
 
 func newAccountCache(s identity.Store, max int) *feedCache[*cachedAccount] {

@@ -24,7 +24,7 @@ type reply struct {
 	pageSize int
 	startKey string
 	nextKey  string
-	etag     bool
+	etag     string // the ETag header, quoted; "" for none
 }
 
 // envelope is the Crossbar response envelope (spec §3). Field order is
@@ -98,7 +98,13 @@ func appendEnvelope(b []byte, e *envelope) ([]byte, error) {
 		key(k)
 		b = appendString(b, v)
 	}
-	str("auth_token", e.AuthToken, true)
+	// The token is a verified or freshly issued JWT (base64url and dots)
+	// and the request id passed validRequestID: neither needs escaping,
+	// and the token is the longest string of every reply.
+	if e.AuthToken != "" {
+		key("auth_token")
+		b = appendTrusted(b, e.AuthToken)
+	}
 	if e.Data != nil {
 		key("data")
 		switch d := e.Data.(type) {
@@ -124,7 +130,8 @@ func appendEnvelope(b []byte, e *envelope) ([]byte, error) {
 		key("page_size")
 		b = strconv.AppendInt(b, int64(*e.PageSize), 10)
 	}
-	str("request_id", e.RequestID, false)
+	key("request_id")
+	b = appendTrusted(b, e.RequestID)
 	str("revision", e.Revision, true)
 	str("start_key", e.StartKey, true)
 	str("status", e.Status, false)
@@ -151,6 +158,14 @@ func appendString(b []byte, s string) []byte {
 			return append(b, raw...)
 		}
 	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendTrusted quotes s without looking for characters to escape: for
+// strings audian built or validated to contain none.
+func appendTrusted(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')

@@ -141,7 +141,7 @@ func (a *API) getNamedKey(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &reply{data: a.renderKey(k, c.now), revision: k.Revision, etag: true}, nil
+	return &reply{data: a.renderKey(k, c.now), revision: k.Revision, etag: etag(k.Revision)}, nil
 }
 
 // patchNamedKey changes a key's name, scopes or allowed_cidrs; a null

@@ -50,7 +50,7 @@ func (a *API) getUser(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &reply{data: renderUser(u), revision: u.Revision, etag: true}, nil
+	return &reply{data: renderUser(u), revision: u.Revision, etag: etag(u.Revision)}, nil
 }
 
 func (a *API) replaceUser(c *call) (*reply, error) {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,10 +147,53 @@ func writeStatus(w http.ResponseWriter, code int, status string) {
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	// The children of the vectors, looked up once: finding one by its
+	// label values hashes them on every request.
+	mu        sync.RWMutex
+	counters  map[metricKey]prometheus.Counter
+	observers map[string]prometheus.Observer
+}
+
+type metricKey struct {
+	route, method string
+	code          int
+}
+
+// methodLabel bounds the method label to the methods HTTP defines, so a
+// client inventing methods cannot grow the metrics without bound.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions, http.MethodHead, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// observe counts one request of route (a mux pattern, so bounded) and
+// records its latency.
+func (m *metrics) observe(route, method string, code int, d time.Duration) {
+	k := metricKey{route, methodLabel(method), code}
+	m.mu.RLock()
+	c, okC := m.counters[k]
+	o, okO := m.observers[route]
+	m.mu.RUnlock()
+	if !okC || !okO {
+		c = m.requests.WithLabelValues(k.route, k.method, statusLabel(code))
+		o = m.duration.WithLabelValues(route)
+		m.mu.Lock()
+		m.counters[k], m.observers[route] = c, o
+		m.mu.Unlock()
+	}
+	c.Inc()
+	o.Observe(d.Seconds())
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
+		counters:  map[metricKey]prometheus.Counter{},
+		observers: map[string]prometheus.Observer{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "audian_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
 		}, []string{"route", "method", "code"}),
@@ -242,8 +286,7 @@ func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
-			m.requests.WithLabelValues(route, r.Method, statusLabel(sw.code)).Inc()
-			m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+			m.observe(route, r.Method, sw.code, elapsed)
 			if logRequests {
 				s.accessLog(start, r, sw.code, elapsed, info)
 			}

@@ -1028,3 +1028,19 @@ func populateRevocations(f *fixture) {
 	f.s.Apply(identity.Event{Kind: identity.EventAccount, ID: c.AccountID, Cutoff: past})
 	f.s.Apply(identity.Event{Kind: identity.EventUser, ID: c.OwnerID, Cutoff: past})
 }
+
+// TestVerifyRefusesStrayCharacters: a valid token with a line break or a
+// quote inside is refused, although base64 decoders would skip the break.
+func TestVerifyRefusesStrayCharacters(t *testing.T) {
+	f := newFixture(t)
+	tok := f.mustIssue(t)
+	// Verify the bad forms before the clean one is cached.
+	for _, bad := range []string{tok[:20] + "\n" + tok[20:], tok[:20] + "\r\n" + tok[20:], tok + "\"", " " + tok} {
+		if _, err := f.s.Verify(bad); !errors.Is(err, identity.ErrInvalidToken) {
+			t.Errorf("Verify(%q...) = %v, want ErrInvalidToken", bad[:25], err)
+		}
+	}
+	if _, err := f.s.Verify(tok); err != nil {
+		t.Fatalf("the clean token: %v", err)
+	}
+}
