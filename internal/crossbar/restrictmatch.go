@@ -196,25 +196,13 @@ func validateRestrictions(doc any, v identity.Violations) {
 		return
 	}
 	for method, byPriv := range methods {
-		p1 := root + "." + method
-		if !restrictionKey.MatchString(method) {
-			v.Add(p1, "pattern", identity.Violation{Message: "Key does not match pattern '^\\w+$'"})
-			continue
-		}
-		privs, ok := byPriv.(map[string]any)
+		privs, p1, ok := restrictionLevel(root, method, byPriv, v)
 		if !ok {
-			v.Add(p1, "type", identity.Violation{Message: "Value did not match type(s): object"})
 			continue
 		}
 		for priv, byEndpoint := range privs {
-			p2 := p1 + "." + priv
-			if !restrictionKey.MatchString(priv) {
-				v.Add(p2, "pattern", identity.Violation{Message: "Key does not match pattern '^\\w+$'"})
-				continue
-			}
-			endpoints, ok := byEndpoint.(map[string]any)
+			endpoints, p2, ok := restrictionLevel(p1, priv, byEndpoint, v)
 			if !ok {
-				v.Add(p2, "type", identity.Violation{Message: "Value did not match type(s): object"})
 				continue
 			}
 			for endpoint, list := range endpoints {
@@ -234,6 +222,23 @@ func validateRestrictions(doc any, v identity.Violations) {
 			}
 		}
 	}
+}
+
+// restrictionLevel checks one object level of the restrictions document
+// (method, then priv level): its key's pattern and that its value is an
+// object. It returns the object and its dotted path.
+func restrictionLevel(parent, key string, val any, v identity.Violations) (map[string]any, string, bool) {
+	path := parent + "." + key
+	if !restrictionKey.MatchString(key) {
+		v.Add(path, "pattern", identity.Violation{Message: "Key does not match pattern '^\\w+$'"})
+		return nil, path, false
+	}
+	obj, ok := val.(map[string]any)
+	if !ok {
+		v.Add(path, "type", identity.Violation{Message: "Value did not match type(s): object"})
+		return nil, path, false
+	}
+	return obj, path, true
 }
 
 func validateRestrictionItem(item any, path string, v identity.Violations) {
