@@ -37,6 +37,10 @@ field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$tmp/bootstrap.json"; }
 account_id=$(field account_id)
 user_id=$(field user_id)
 
+# Create the output files first: the background job opens them itself,
+# and the loop below may look before it has.
+: >"$tmp/serve.out"
+: >"$tmp/serve.log"
 "$tmp/audian" serve --data-dir "$data" --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.log" &
 pid=$!
 url=""
