@@ -70,7 +70,9 @@ func TestNoStoreOnCredentials(t *testing.T) {
 		}},
 		{"tokeninfo", func() *response { return n.do("GET", "/v2/auth/tokeninfo?token="+bobToken, "", nil) }},
 		{"token_auth", func() *response { return n.do("GET", "/v2/token_auth", bobToken, nil) }},
-		{"access_tokens", func() *response { return n.mintAccessToken(f.admin, n.m.Bootstrapped.AccountID, map[string]any{"scopes": []string{"users:read"}}) }},
+		{"access_tokens", func() *response {
+			return n.mintAccessToken(f.admin, n.m.Bootstrapped.AccountID, map[string]any{"scopes": []string{"users:read"}})
+		}},
 		{"api_keys create", func() *response { return created }},
 		{"api_keys rotate", func() *response {
 			return n.do("PUT", acct+"/api_keys/"+keyID+"/rotate", f.admin, map[string]any{"data": map[string]any{}})
