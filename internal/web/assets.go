@@ -26,7 +26,7 @@ type asset struct {
 }
 
 var (
-	assets     = map[string]asset{} // hashed name -> file
+	assets     = map[string]asset{}  // hashed name -> file
 	assetNames = map[string]string{} // plain name -> hashed name
 )
 
