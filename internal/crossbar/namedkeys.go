@@ -108,6 +108,7 @@ func (a *API) createNamedKey(c *call) (*reply, error) {
 	d["api_key"] = secret
 	return &reply{
 		status:   http.StatusCreated,
+		secret:   true,
 		data:     d,
 		revision: k.Revision,
 		location: "/v2/accounts/" + k.AccountID + "/api_keys/" + k.ID,
@@ -294,6 +295,7 @@ func (a *API) rotateNamedKey(c *call) (*reply, error) {
 	}
 	return &reply{
 		status:   http.StatusCreated,
+		secret:   true,
 		data:     d,
 		revision: k.Revision,
 		location: "/v2/accounts/" + k.AccountID + "/api_keys/" + k.ID,
@@ -563,6 +565,7 @@ func (a *API) createAccessToken(c *call) (*reply, error) {
 	}
 	return &reply{
 		status: http.StatusCreated,
+		secret: true,
 		data: map[string]any{
 			"access_token": token,
 			"token_type":   "Bearer",
