@@ -101,3 +101,25 @@ func TestNoStoreOnCredentials(t *testing.T) {
 		t.Errorf("jwks: Cache-Control %q, want it cacheable", r.header.Get("Cache-Control"))
 	}
 }
+
+// TestPostgresSkipsVisibly: without AUDIAN_TEST_POSTGRES_DSN the
+// PostgreSQL half of every two-backend test still exists and skips, so
+// that `go test -v` shows a SKIP line instead of dropping it silently.
+func TestPostgresSkipsVisibly(t *testing.T) {
+	t.Setenv("AUDIAN_TEST_POSTGRES_DSN", "")
+	var names []string
+	for _, b := range backends(t) {
+		names = append(names, b.name)
+		var skipped bool
+		t.Run(b.name, func(t *testing.T) {
+			defer func() { skipped = t.Skipped() }()
+			_ = b.dsn(t)
+		})
+		if want := b.name == "postgres"; skipped != want {
+			t.Errorf("%s: skipped = %v, want %v", b.name, skipped, want)
+		}
+	}
+	if len(names) != 2 || names[1] != "postgres" {
+		t.Errorf("backends = %v, want sqlite and postgres", names)
+	}
+}
