@@ -2,8 +2,8 @@ package ratelimit
 
 import (
 	"context"
-	"sync"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
