@@ -197,7 +197,7 @@ func (w *Web) Session(r *http.Request) (*Session, error) {
 	// A disabled user, or one whose tokens were cut off after this
 	// sign-in (a password or role change, a disable through the API), is
 	// signed out everywhere: the same rule that refuses the user's tokens.
-	if !u.Enabled || (!u.TokensValidAfter.IsZero() && !ws.Created.After(u.TokensValidAfter)) {
+	if !u.Enabled || ws.Created.Before(u.TokensValidAfter) {
 		w.end(r, ws.AccountID, ws.UserID, ws.ID)
 		return nil, nil
 	}
