@@ -272,8 +272,12 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, s *web.Session, er
 		msg = "The server could not complete this request. Reference: " + requestID(w)
 		p.log.ErrorContext(r.Context(), "portal request failed", "request_id", requestID(w), "route", r.Pattern, "error", err.Error())
 	}
-	if errors.Is(err, identity.ErrRoleForbidden) {
+	switch {
+	case errors.Is(err, identity.ErrRoleForbidden):
 		msg = "This page is for the account's administrators."
+	case errors.Is(err, web.ErrCSRF):
+		e.title = "This form has expired"
+		msg = "The form did not carry a valid token for your session. Go back, reload the page and try again."
 	}
 	pg := p.page(r, s, e.title, "")
 	pg.Data = msg
