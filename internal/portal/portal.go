@@ -210,6 +210,8 @@ const maxForm = 64 << 10
 // pipeline runs the steps every route runs before its handler.
 func (p *Portal) pipeline(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Redirects and errors carry the page headers too.
+		web.SetHeaders(w)
 		s, err := p.web.Session(r)
 		if err != nil {
 			p.fail(w, r, nil, err)
