@@ -177,7 +177,9 @@ func (p *page) alert() string {
 	return textOf(find(p.doc, func(n *html.Node) bool { return attr(n, "role") == "alert" }))
 }
 
-func (p *page) h1() string { return textOf(find(p.doc, func(n *html.Node) bool { return n.Data == "h1" })) }
+func (p *page) h1() string {
+	return textOf(find(p.doc, func(n *html.Node) bool { return n.Data == "h1" }))
+}
 
 // labelled returns the control whose <label> reads text.
 func (p *page) labelled(text string) *html.Node {

@@ -21,7 +21,7 @@ const maxUsersListed = 1000
 
 type userForm struct {
 	Username, FirstName, LastName, Email, Role string
-	Errors                                      map[string]string
+	Errors                                     map[string]string
 }
 
 type usersData struct {
