@@ -112,6 +112,7 @@ func (a *API) createNamedKey(c *call) (*reply, error) {
 	d["api_key"] = secret
 	return &reply{
 		status:   http.StatusCreated,
+		secret:   true,
 		data:     d,
 		revision: k.Revision,
 		location: "/v2/accounts/" + k.AccountID + "/api_keys/" + k.ID,
@@ -298,6 +299,7 @@ func (a *API) rotateNamedKey(c *call) (*reply, error) {
 	}
 	return &reply{
 		status:   http.StatusCreated,
+		secret:   true,
 		data:     d,
 		revision: k.Revision,
 		location: "/v2/accounts/" + k.AccountID + "/api_keys/" + k.ID,
@@ -637,6 +639,7 @@ func (a *API) createAccessToken(c *call) (*reply, error) {
 	}
 	return &reply{
 		status: http.StatusCreated,
+		secret: true,
 		data: map[string]any{
 			"access_token": token,
 			"token_type":   "Bearer",

@@ -297,6 +297,12 @@ func (a *API) respond(c *call, rep *reply) {
 		}
 		env.StartKey, env.NextStartKey = rep.startKey, rep.nextKey
 	}
+	if env.AuthToken != "" || rep.secret {
+		// Every reply that carries a token or a secret, and only those,
+		// forbids caching: a shared or browser cache must never hold a
+		// credential (RFC 9111 §5.2.2.5; RFC 6749 §5.1).
+		c.w.Header()["Cache-Control"] = noStore
+	}
 	if rep.location != "" {
 		c.w.Header().Set("Location", rep.location)
 	}
@@ -309,6 +315,10 @@ func (a *API) respond(c *call, rep *reply) {
 	}
 	writeJSON(c.w, code, &env)
 }
+
+// noStore is the Cache-Control value of replies with credentials; len ==
+// cap, so a handler appending to it gets a copy.
+var noStore = []string{"no-store"}
 
 // fail writes err as a Crossbar error reply. It is the only place that
 // turns an error into a status; unexpected errors are logged with the
