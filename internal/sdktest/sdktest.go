@@ -3,6 +3,8 @@
 // cmd/audian). It wires the same parts as cmd/audian's Main: SQLite, the
 // token service, the Crossbar API, the change feed and the HTTPS server
 // with a self-signed certificate; only the password hasher is cheaper.
+// When Main's wiring of the API changes, change it here too: the SDK's
+// examples fail with a 500 otherwise.
 package sdktest
 
 import (
@@ -17,6 +19,7 @@ import (
 
 	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/crossbar"
+	"github.com/audian/audian/internal/login"
 	"github.com/audian/audian/internal/ratelimit"
 	"github.com/audian/audian/internal/server"
 	"github.com/audian/audian/internal/sqlite"
@@ -75,10 +78,14 @@ func Start() (_ *Server, err error) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hasher := &credential.PasswordHasher{Memory: 64, Time: 1, Threads: 1}
+	door := login.New(login.Config{}, login.Deps{
+		Store: store, Hasher: hasher, Sealer: sealer, Guard: ratelimit.NewGuard(store, nil), Logger: log,
+	})
 	var feed *server.Feed
 	api := crossbar.New(crossbar.Config{Version: "sdktest", Node: "sdktest-node-000000000", RateCost: 0}, crossbar.Deps{
 		Store: store, Tokens: tokens, Sealer: sealer, Hasher: hasher,
 		Limiter: ratelimit.NewMemory(10_000, nil),
+		Door:    door,
 		Sync:    func(ctx context.Context) error { return feed.Sync(ctx) },
 		Logger:  log,
 	})
