@@ -451,3 +451,13 @@ func TestSDKRateLimited(t *testing.T) {
 		t.Errorf("err = %v, want ErrRateLimited with a Retry-After", err)
 	}
 }
+
+// TestOpenAPIServed: the document is served, unwrapped, without
+// credentials.
+func TestOpenAPIServed(t *testing.T) {
+	n := startNode(t, t.TempDir(), "", &secrets{})
+	r := n.do("GET", "/v2/openapi.json", "undefined", nil)
+	if r.status != http.StatusOK || r.body["openapi"] != "3.1.0" || r.body["paths"] == nil || r.header.Get("Etag") == "" {
+		t.Errorf("GET /v2/openapi.json: %d %.200s", r.status, r.raw)
+	}
+}

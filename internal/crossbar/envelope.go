@@ -31,6 +31,9 @@ type reply struct {
 	startKey string
 	nextKey  string
 	etag     string // the ETag header, quoted; "" for none
+	// raw is a JSON document written as is, without the envelope
+	// (openapi.go).
+	raw []byte
 }
 
 // envelope is the Crossbar response envelope (spec §3), defined once in
