@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // TestTLS12OffersOnlyAEAD: a TLS 1.2 client that offers only CBC suites
@@ -264,4 +267,93 @@ func TestServerOwnedFieldsDropped(t *testing.T) {
 		r = n.do("PATCH", users+"/"+user, own, map[string]any{"data": map[string]any{"flags": []any{"changed"}}})
 		check(t, "admin patches the user", r.data(), []any{"changed"})
 	})
+}
+
+// TestClientClosedIsNotAnError: a client that disconnects while its
+// request is being served (here: while its new user's password is hashed,
+// before the user is stored) is logged at INFO and counted as
+// client_closed, never as an ERROR or a 500.
+func TestClientClosedIsNotAnError(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, n *node) {
+		tok := n.login(n.m.Bootstrapped.APIKey.Reveal())
+		entered, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		gate := func() {
+			once.Do(func() {
+				close(entered)
+				<-release
+			})
+		}
+		n.hasher.gate.Store(&gate)
+		defer n.hasher.gate.Store(nil)
+
+		tr := n.client.Transport.(*http.Transport)
+		conn, err := tls.Dial("tcp", n.m.Server.Addr().String(), tr.TLSClientConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := `{"data":{"first_name":"F","last_name":"L","username":"gone","password":"a long passphrase 1"}}`
+		req := "PUT /v2/accounts/" + n.m.Bootstrapped.AccountID + "/users HTTP/1.1\r\nHost: x\r\nX-Auth-Token: " + tok +
+			"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+		if _, err := conn.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the request never reached the password hash")
+		}
+		conn.Close()
+		// The server notices the closed connection on its own background
+		// read, within milliseconds; a second is ample on a loaded machine.
+		time.Sleep(time.Second)
+		close(release)
+
+		var line map[string]any
+		for deadline := time.Now().Add(10 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			line = logLine(n, func(l map[string]any) bool {
+				return l["msg"] == "request" && l["method"] == "PUT" && strings.HasSuffix(l["path"].(string), "/users")
+			})
+		}
+		if line == nil {
+			t.Fatal("no access-log line for the abandoned request")
+		}
+		if line["status"] != float64(499) {
+			t.Errorf("access log status %v, want 499", line["status"])
+		}
+		if l := logLine(n, func(l map[string]any) bool { return l["level"] == "ERROR" }); l != nil {
+			t.Errorf("an ERROR was logged: %v", l)
+		}
+		if l := logLine(n, func(l map[string]any) bool { return l["msg"] == "client closed the request" }); l == nil || l["level"] != "INFO" {
+			t.Errorf("client closed line: %v, want one at INFO", l)
+		}
+		metrics := string(n.do("GET", "/metrics", "", nil).raw)
+		if !strings.Contains(metrics, `code="client_closed"`) || strings.Contains(metrics, `code="500"`) {
+			t.Errorf("metrics do not count the request as client_closed apart from 500:\n%s", grepLines(metrics, "audian_http_requests_total"))
+		}
+		if r := n.do("GET", "/v2/accounts/"+n.m.Bootstrapped.AccountID+"/users?filter_username=gone", tok, nil); strings.Contains(string(r.raw), `"gone"`) {
+			t.Errorf("the abandoned user was created: %s", r.raw)
+		}
+	})
+}
+
+// logLine returns the first JSON log line of n that match accepts.
+func logLine(n *node, match func(map[string]any) bool) map[string]any {
+	for _, raw := range strings.Split(n.logs.String(), "\n") {
+		var l map[string]any
+		if json.Unmarshal([]byte(raw), &l) == nil && match(l) {
+			return l
+		}
+	}
+	return nil
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
