@@ -94,7 +94,8 @@ func (m *Main) Open(ctx context.Context) error {
 		HashWait:             cfg.LoginHashWait,
 		KeyRotation:          time.Duration(cfg.KeyRotationDays) * 24 * time.Hour,
 		KeyRotationMandatory: cfg.KeyRotationMandatory,
-	}, login.Deps{Store: m.Store, Hasher: hasher, Sealer: sealer, Guard: m.guard, Logger: m.Logger, Now: m.Now})
+	}, login.Deps{Store: m.Store, Hasher: hasher, Sealer: sealer, Guard: m.guard,
+		RecoveryGuard: ratelimit.NewRecoveryGuard(m.Store, nil), Logger: m.Logger, Now: m.Now})
 	m.API = crossbar.New(crossbar.Config{
 		Version:              Version,
 		Node:                 node,
@@ -115,9 +116,11 @@ func (m *Main) Open(ctx context.Context) error {
 		Hasher:  hasher,
 		Limiter: m.limiter(),
 		Door:    m.Door,
-		Sync:    func(ctx context.Context) error { return feed.Sync(ctx) },
-		Logger:  m.Logger,
-		Now:     m.Now,
+		// Reset ids go to a 0600 outbox file, or by mail: never to the log.
+		Notifier: resetNotifier(cfg),
+		Sync:     func(ctx context.Context) error { return feed.Sync(ctx) },
+		Logger:   m.Logger,
+		Now:      m.Now,
 	})
 	feed = server.NewFeed(m.Store, cfg.FeedInterval, 25*time.Hour+time.Hour, m.Logger,
 		m.Tokens.Apply,
@@ -305,4 +308,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	return m.Run(ctx)
+}
+
+// resetNotifier is where password reset ids go: mail when an SMTP server
+// is set, else the 0600 outbox file in the data directory.
+func resetNotifier(cfg *config.Config) crossbar.Notifier {
+	if cfg.SMTPAddr != "" {
+		return crossbar.SMTPNotifier{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	}
+	return &crossbar.OutboxNotifier{Path: cfg.ResetOutbox}
 }

@@ -115,8 +115,11 @@ type Deps struct {
 	Hasher Hasher
 	Sealer Sealer
 	Guard  Guard
-	Logger *slog.Logger
-	Now    func() time.Time
+	// RecoveryGuard throttles password recovery requests; nil turns that
+	// off.
+	RecoveryGuard Guard
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Door checks credentials for every face.
@@ -126,9 +129,11 @@ type Door struct {
 	hasher Hasher
 	sealer Sealer
 	guard  Guard
-	log    *slog.Logger
-	now    func() time.Time
-	slots  chan struct{}
+	// recovery throttles password recovery requests.
+	recovery Guard
+	log      *slog.Logger
+	now      func() time.Time
+	slots    chan struct{}
 }
 
 // New returns the door.
@@ -149,7 +154,7 @@ func New(cfg Config, d Deps) *Door {
 		d.Now = time.Now
 	}
 	return &Door{
-		cfg: cfg, store: d.Store, hasher: d.Hasher, sealer: d.Sealer, guard: d.Guard,
+		cfg: cfg, store: d.Store, hasher: d.Hasher, sealer: d.Sealer, guard: d.Guard, recovery: d.RecoveryGuard,
 		log: d.Logger, now: d.Now, slots: make(chan struct{}, cfg.HashConcurrency),
 	}
 }
