@@ -71,7 +71,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Store, err = m.openStore(ctx); err != nil {
 		return err
 	}
-	m.Tokens, err = token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime, Now: m.Now})
+	m.Tokens, err = token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime, Now: m.Now,
+		Algorithm: cfg.TokenAlg, SessionLifetime: cfg.SessionLifetime})
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}

@@ -45,6 +45,12 @@ type Config struct {
 	// SigningKeyRotation rotates the token-signing key when the newest is
 	// older than this; 0 leaves rotation to the operator.
 	SigningKeyRotation time.Duration `toml:"signing_key_rotation"`
+	// TokenAlg is the algorithm of the signing keys this process generates:
+	// RS256, ES256 or EdDSA.
+	TokenAlg string `toml:"token_alg"`
+	// SessionLifetime bounds refreshing: no token descending from a login
+	// lives past the login plus this.
+	SessionLifetime time.Duration `toml:"session_lifetime"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
@@ -64,6 +70,8 @@ func Default() Config {
 		FeedInterval:    250 * time.Millisecond,
 		AuditRetention:  365 * 24 * time.Hour,
 		KeyRotationDays: 90,
+		TokenAlg:        "RS256",
+		SessionLifetime: 24 * time.Hour,
 	}
 }
 
@@ -124,6 +132,12 @@ var settings = []setting{
 	}},
 	{"signing-key-rotation", "rotate the token-signing key when the newest is older than this (e.g. 720h); 0 turns automatic rotation off", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.SigningKeyRotation, "signing-key-rotation", c.SigningKeyRotation, u)
+	}},
+	{"token-alg", "algorithm of new token-signing keys: RS256, ES256 or EdDSA; takes effect at the next signing-key rotation", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.StringVar(&c.TokenAlg, "token-alg", c.TokenAlg, u)
+	}},
+	{"session-lifetime", "how long after a login its tokens can be refreshed (15m..24h)", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, u)
 	}},
 }
 
@@ -245,6 +259,14 @@ func (c *Config) Validate() error {
 	}
 	if c.SigningKeyRotation != 0 && c.SigningKeyRotation < time.Hour {
 		errs = append(errs, errors.New("signing-key-rotation must be 0 (off) or at least 1h"))
+	}
+	switch c.TokenAlg {
+	case "RS256", "ES256", "EdDSA":
+	default:
+		errs = append(errs, fmt.Errorf("token-alg %q is not RS256, ES256 or EdDSA", c.TokenAlg))
+	}
+	if c.SessionLifetime < 15*time.Minute || c.SessionLifetime > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("session-lifetime %s is outside 15m..24h", c.SessionLifetime))
 	}
 	return errors.Join(errs...)
 }

@@ -178,7 +178,12 @@ func (a *API) checkLogin(ctx context.Context, req userAuthRequest) (*identity.Us
 		if !a.hasher.Verify(phc, req.secret) {
 			continue
 		}
-		if !u.Enabled || !acct.Enabled {
+		if !u.Enabled {
+			return nil, nil, identity.ErrUnauthorized
+		}
+		if ok, err := a.AccountUsable(ctx, acct); err != nil {
+			return nil, nil, err
+		} else if !ok {
 			return nil, nil, identity.ErrUnauthorized
 		}
 		return u, acct, nil
