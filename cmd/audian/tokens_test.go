@@ -259,7 +259,9 @@ func TestTokenAlgorithmRotation(t *testing.T) {
 			}
 		}
 		r := n.do("GET", "/.well-known/jwks.json", "", nil)
-		var doc struct{ Keys []struct{ Kty, Kid, Alg, Crv, Use string } }
+		var doc struct {
+			Keys []struct{ Kty, Kid, Alg, Crv, Use string }
+		}
 		if err := json.Unmarshal(r.raw, &doc); err != nil {
 			t.Fatal(err)
 		}

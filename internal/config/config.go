@@ -45,6 +45,11 @@ type Config struct {
 	// SigningKeyRotation rotates the token-signing key when the newest is
 	// older than this; 0 leaves rotation to the operator.
 	SigningKeyRotation time.Duration `toml:"signing_key_rotation"`
+	// LoginHashConcurrency bounds the password hashes computed at once (0:
+	// the number of CPUs); LoginHashWait is how long a login waits for one
+	// before a 429.
+	LoginHashConcurrency int           `toml:"login_hash_concurrency"`
+	LoginHashWait        time.Duration `toml:"login_hash_wait"`
 	// TokenAlg is the algorithm of the signing keys this process generates:
 	// RS256, ES256 or EdDSA.
 	TokenAlg string `toml:"token_alg"`
@@ -70,6 +75,7 @@ func Default() Config {
 		FeedInterval:    250 * time.Millisecond,
 		AuditRetention:  365 * 24 * time.Hour,
 		KeyRotationDays: 90,
+		LoginHashWait:   2 * time.Second,
 		TokenAlg:        "RS256",
 		SessionLifetime: 24 * time.Hour,
 	}
@@ -132,6 +138,12 @@ var settings = []setting{
 	}},
 	{"signing-key-rotation", "rotate the token-signing key when the newest is older than this (e.g. 720h); 0 turns automatic rotation off", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.SigningKeyRotation, "signing-key-rotation", c.SigningKeyRotation, u)
+	}},
+	{"login-hash-concurrency", "password hashes (argon2id, 19 MiB each) computed at once; 0 means the number of CPUs", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.IntVar(&c.LoginHashConcurrency, "login-hash-concurrency", c.LoginHashConcurrency, u)
+	}},
+	{"login-hash-wait", "how long a login waits for a hashing slot before it is refused with 429", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.LoginHashWait, "login-hash-wait", c.LoginHashWait, u)
 	}},
 	{"token-alg", "algorithm of new token-signing keys: RS256, ES256 or EdDSA; takes effect at the next signing-key rotation", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.StringVar(&c.TokenAlg, "token-alg", c.TokenAlg, u)
@@ -259,6 +271,12 @@ func (c *Config) Validate() error {
 	}
 	if c.SigningKeyRotation != 0 && c.SigningKeyRotation < time.Hour {
 		errs = append(errs, errors.New("signing-key-rotation must be 0 (off) or at least 1h"))
+	}
+	if c.LoginHashConcurrency < 0 || c.LoginHashConcurrency > 1024 {
+		errs = append(errs, errors.New("login-hash-concurrency must be within 0..1024"))
+	}
+	if c.LoginHashWait < 10*time.Millisecond || c.LoginHashWait > time.Minute {
+		errs = append(errs, errors.New("login-hash-wait must be within 10ms..1m"))
 	}
 	switch c.TokenAlg {
 	case "RS256", "ES256", "EdDSA":
