@@ -50,26 +50,30 @@ type Config struct {
 	// before a 429.
 	LoginHashConcurrency int           `toml:"login_hash_concurrency"`
 	LoginHashWait        time.Duration `toml:"login_hash_wait"`
+	// WhitelabelMaxBytes bounds an uploaded whitelabel logo, icon or
+	// welcome text.
+	WhitelabelMaxBytes int64 `toml:"whitelabel_max_bytes"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
 // :8443, SQLite.
 func Default() Config {
 	return Config{
-		DataDir:         "audian-data",
-		Listen:          ":8443",
-		TokenLifetime:   time.Hour,
-		MaxBodyBytes:    1 << 20,
-		RateBurst:       100,
-		RatePerSecond:   10,
-		RateCost:        1,
-		CORSOrigin:      "*",
-		RealmSuffix:     "sip.audian.local",
-		LogLevel:        "info",
-		FeedInterval:    250 * time.Millisecond,
-		AuditRetention:  365 * 24 * time.Hour,
-		KeyRotationDays: 90,
-		LoginHashWait:   2 * time.Second,
+		DataDir:            "audian-data",
+		Listen:             ":8443",
+		TokenLifetime:      time.Hour,
+		MaxBodyBytes:       1 << 20,
+		RateBurst:          100,
+		RatePerSecond:      10,
+		RateCost:           1,
+		CORSOrigin:         "*",
+		RealmSuffix:        "sip.audian.local",
+		LogLevel:           "info",
+		FeedInterval:       250 * time.Millisecond,
+		AuditRetention:     365 * 24 * time.Hour,
+		KeyRotationDays:    90,
+		LoginHashWait:      2 * time.Second,
+		WhitelabelMaxBytes: 1 << 20,
 	}
 }
 
@@ -136,6 +140,9 @@ var settings = []setting{
 	}},
 	{"login-hash-wait", "how long a login waits for a hashing slot before it is refused with 429", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.LoginHashWait, "login-hash-wait", c.LoginHashWait, u)
+	}},
+	{"whitelabel-max-bytes", "size limit in bytes of an uploaded whitelabel logo, icon or welcome text", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.Int64Var(&c.WhitelabelMaxBytes, "whitelabel-max-bytes", c.WhitelabelMaxBytes, u)
 	}},
 }
 
@@ -263,6 +270,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginHashWait < 10*time.Millisecond || c.LoginHashWait > time.Minute {
 		errs = append(errs, errors.New("login-hash-wait must be within 10ms..1m"))
+	}
+	if c.WhitelabelMaxBytes < 1024 || c.WhitelabelMaxBytes > 16<<20 {
+		errs = append(errs, errors.New("whitelabel-max-bytes must be within 1024..16777216"))
 	}
 	return errors.Join(errs...)
 }

@@ -29,6 +29,9 @@ type reply struct {
 	startKey string
 	nextKey  string
 	etag     string // the ETag header, quoted; "" for none
+	// file, when set, is the whole reply: a file, not an envelope
+	// (files.go).
+	file *fileReply
 }
 
 // envelope is the Crossbar response envelope (spec §3). Field order is

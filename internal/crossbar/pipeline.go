@@ -274,6 +274,10 @@ func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
 
 // respond writes a successful reply in the Crossbar envelope.
 func (a *API) respond(c *call, rep *reply) {
+	if rep.file != nil {
+		respondFile(c, rep.file)
+		return
+	}
 	env := envelope{
 		Status:    "success",
 		Data:      rep.data,
