@@ -123,6 +123,7 @@ var matrix = map[string]statuses{
 	"GET /v2/whitelabel/{domain}/icon":                                 {200, 200, 200, 200, 200, 200, 200, 200, 200},
 	"GET /v2/whitelabel/{domain}/logo":                                 {200, 200, 200, 200, 200, 200, 200, 200, 200},
 	"GET /v2/whitelabel/{domain}/welcome":                              {200, 200, 200, 200, 200, 200, 200, 200, 200},
+	"GET /v2/openapi.json":                                             {200, 200, 200, 200, 200, 200, 200, 200, 200},
 }
 
 // matrixFixture is the account tree and the callers of the matrix.

@@ -312,6 +312,9 @@ func (a *API) routes() []route {
 			"PATCH":  {access: account, perm: identity.UsersWrite, self: "user_id", h: a.patchUser},
 			"DELETE": {access: account, perm: identity.UsersWrite, h: a.deleteUser},
 		}},
+		{"/v2/openapi.json", map[string]endpoint{
+			"GET": {access: public, h: a.openAPI},
+		}},
 		// Monster UI's modules (whitelabel.go, apps.go, monster.go).
 		{acct + "/whitelabel", map[string]endpoint{
 			"GET":    {access: account, perm: identity.AccountsRead, h: a.getWhitelabel},

@@ -65,6 +65,9 @@ func (a *API) pipeline(ep endpoint) http.Handler {
 }
 
 func (a *API) steps(c *call, ep endpoint) error {
+	if err := checkRequestLine(c.r); err != nil {
+		return err
+	}
 	pathAccount := c.r.PathValue("account_id")
 	if err := a.rateLimit(c, pathAccount); err != nil {
 		return err
@@ -278,6 +281,10 @@ func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
 
 // respond writes a successful reply in the Crossbar envelope.
 func (a *API) respond(c *call, rep *reply) {
+	if rep.raw != nil {
+		writeRaw(c.w, rep)
+		return
+	}
 	if rep.file != nil {
 		respondFile(c, rep.file)
 		return
