@@ -61,6 +61,13 @@ func (b *browser) do(req *http.Request) *page {
 		if res.Header.Get("Access-Control-Allow-Origin") != "" {
 			b.t.Errorf("%s: a portal page carries CORS headers", req.URL.Path)
 		}
+		// The CSP allows no inline script or style: a page must not need
+		// any.
+		for _, n := range findAll(p.doc, func(n *html.Node) bool {
+			return attr(n, "style") != "" || n.Data == "style" || (n.Data == "script" && (attr(n, "src") == "" || textOf(n) != ""))
+		}) {
+			b.t.Errorf("%s: inline %s the CSP would block", req.URL.Path, n.Data)
+		}
 	}
 	return p
 }
