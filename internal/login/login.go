@@ -118,8 +118,12 @@ type Deps struct {
 	// RecoveryGuard throttles password recovery requests; nil turns that
 	// off.
 	RecoveryGuard Guard
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Gate decides whether an account may be used (enabled, and every
+	// ancestor enabled); crossbar's API answers from its account cache.
+	// nil applies identity.AccountUsable with ancestors read from Store.
+	Gate   identity.AccountGate
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Door checks credentials for every face.
@@ -131,6 +135,7 @@ type Door struct {
 	guard  Guard
 	// recovery throttles password recovery requests.
 	recovery Guard
+	gate     identity.AccountGate
 	log      *slog.Logger
 	now      func() time.Time
 	slots    chan struct{}
@@ -153,10 +158,22 @@ func New(cfg Config, d Deps) *Door {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Gate == nil {
+		d.Gate = storeGate{d.Store}
+	}
 	return &Door{
-		cfg: cfg, store: d.Store, hasher: d.Hasher, sealer: d.Sealer, guard: d.Guard, recovery: d.RecoveryGuard,
+		cfg: cfg, store: d.Store, hasher: d.Hasher, sealer: d.Sealer, guard: d.Guard,
+		recovery: d.RecoveryGuard, gate: d.Gate,
 		log: d.Logger, now: d.Now, slots: make(chan struct{}, cfg.HashConcurrency),
 	}
+}
+
+// storeGate applies the account rule with every ancestor read from the
+// store.
+type storeGate struct{ s Store }
+
+func (g storeGate) AccountUsable(ctx context.Context, a *identity.Account) (bool, error) {
+	return identity.AccountUsable(ctx, a, g.s.Account)
 }
 
 // Errors of the door besides identity.ErrUnauthorized.
