@@ -70,6 +70,7 @@ func TestStore(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"KeyUse", keyUseTests},
 		{"WebSession", webSessionTests},
 		{"Monster", monsterTests},
+		{"LoginAddress", loginAddressTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
