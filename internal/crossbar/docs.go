@@ -248,13 +248,20 @@ func renderUser(u *identity.User) map[string]any {
 
 // renderUserItem is a user in a list: Kazoo's crossbar_listing fields,
 // with first_name and last_name always strings (Monster UI sorts on them).
+// Fields the user never set are left out, as Kazoo's view leaves them out,
+// rather than sent as "".
 func renderUserItem(u *identity.User) any {
-	return map[string]any{
-		"id": u.ID, "username": u.Username, "email": u.Email,
-		"first_name": u.FirstName, "last_name": u.LastName,
+	item := map[string]any{
+		"id": u.ID, "first_name": u.FirstName, "last_name": u.LastName,
 		"priv_level": u.PrivLevel, "enabled": u.Enabled,
-		"presence_id": u.PresenceID, "timezone": u.Timezone,
 	}
+	for k, v := range map[string]string{"username": u.Username, "email": u.Email,
+		"presence_id": u.PresenceID, "timezone": u.Timezone} {
+		if v != "" {
+			item[k] = v
+		}
+	}
+	return item
 }
 
 // userChange is what applyUser learned about credentials.
