@@ -184,6 +184,22 @@ func TestSessionRejectsJunk(t *testing.T) {
 	}
 }
 
+func TestSessionsPerUserBounded(t *testing.T) {
+	f := newFixture(t)
+	_, first := f.signIn(t)
+	for range MaxSessionsPerUser {
+		f.clock.add(time.Millisecond) // distinct creation times, so "oldest" is defined
+		f.signIn(t)
+	}
+	list, err := f.store.WebSessions(t.Context(), f.acct.ID, f.user.ID)
+	if err != nil || len(list) != MaxSessionsPerUser {
+		t.Fatalf("sessions kept: %d (%v), want %d", len(list), err, MaxSessionsPerUser)
+	}
+	if f.session(t, first) != nil {
+		t.Error("the oldest session survived past the bound")
+	}
+}
+
 func TestEnd(t *testing.T) {
 	f := newFixture(t)
 	s, c := f.signIn(t)
