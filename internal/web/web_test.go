@@ -493,3 +493,37 @@ func attr(n *html.Node, key string) string {
 	}
 	return ""
 }
+
+// TestWhitelabelBrand reads an account's branding, or its nearest
+// ancestor's, from the store.
+func TestWhitelabelBrand(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	child := &identity.Account{ID: identity.NewID(), Name: "Child", Realm: "child.example.com", Enabled: true,
+		ParentID: f.acct.ID, Tree: f.acct.ChildTree()}
+	if err := f.store.CreateAccount(ctx, child); err != nil {
+		t.Fatal(err)
+	}
+	brand := WhitelabelBrand(f.store)
+	if got := brand(ctx, child.ID); got != (Brand{}) {
+		t.Errorf("no branding anywhere: %+v, want none", got)
+	}
+	if err := f.store.SetWhitelabel(ctx, &identity.Whitelabel{AccountID: f.acct.ID, Doc: []byte(`{"company_name":"Acme Voice"}`)}, true); err != nil {
+		t.Fatal(err)
+	}
+	png := []byte("\x89PNG\r\n\x1a\nfake")
+	if err := f.store.SetWhitelabelFile(ctx, f.acct.ID, identity.WhitelabelLogo, &identity.WhitelabelFile{ContentType: "image/png", Data: png}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{f.acct.ID, child.ID} {
+		got := brand(ctx, id)
+		if got.Name != "Acme Voice" || !strings.HasPrefix(string(got.Logo), "data:image/png;base64,") {
+			t.Errorf("brand of %s = %+v, want Acme Voice with its logo", id, got)
+		}
+	}
+	// Rendered: the page shows the name and the logo.
+	w := New(Config{Brand: brand}, f.store, f.clock.now, nil)
+	if got := w.BrandFor(ctx, child.ID); got.Name != "Acme Voice" {
+		t.Errorf("BrandFor = %+v", got)
+	}
+}
