@@ -61,6 +61,9 @@ type Config struct {
 	// Brand returns the account's whitelabel name and logo; nil, or an
 	// empty Name, shows "Audian".
 	Brand func(ctx context.Context, accountID string) Brand
+	// BrandForHost returns the branding of the host name a signed-out
+	// visitor asked for; nil shows "Audian".
+	BrandForHost func(ctx context.Context, host string) Brand
 }
 
 // Store is what the web layer needs of identity.Store.

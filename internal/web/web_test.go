@@ -508,7 +508,8 @@ func TestWhitelabelBrand(t *testing.T) {
 	if got := brand(ctx, child.ID); got != (Brand{}) {
 		t.Errorf("no branding anywhere: %+v, want none", got)
 	}
-	if err := f.store.SetWhitelabel(ctx, &identity.Whitelabel{AccountID: f.acct.ID, Doc: []byte(`{"company_name":"Acme Voice"}`)}, true); err != nil {
+	if err := f.store.SetWhitelabel(ctx, &identity.Whitelabel{AccountID: f.acct.ID, Domain: "portal.acme.test",
+		Doc: []byte(`{"company_name":"Acme Voice","domain":"portal.acme.test"}`)}, true); err != nil {
 		t.Fatal(err)
 	}
 	png := []byte("\x89PNG\r\n\x1a\nfake")
@@ -519,6 +520,13 @@ func TestWhitelabelBrand(t *testing.T) {
 		got := brand(ctx, id)
 		if got.Name != "Acme Voice" || !strings.HasPrefix(string(got.Logo), "data:image/png;base64,") {
 			t.Errorf("brand of %s = %+v, want Acme Voice with its logo", id, got)
+		}
+	}
+	// Before sign-in, the host name the browser asked for chooses it.
+	byHost := WhitelabelHostBrand(f.store)
+	for host, want := range map[string]string{"portal.acme.test:8443": "Acme Voice", "PORTAL.ACME.TEST": "Acme Voice", "other.test": "", "[::1]:8443": ""} {
+		if got := byHost(ctx, host); got.Name != want {
+			t.Errorf("brand of host %q = %q, want %q", host, got.Name, want)
 		}
 	}
 	// Rendered: the page shows the name and the logo.
