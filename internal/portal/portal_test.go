@@ -279,7 +279,9 @@ func TestRotationDue(t *testing.T) {
 		return find(page.doc, func(n *html.Node) bool { return n.Data == "tr" && strings.Contains(textOf(n), name) })
 	}
 	due := func(n *html.Node) bool {
-		return find(n, func(n *html.Node) bool { return textOf(n) == "Rotation due" && strings.Contains(attr(n, "class"), "badge") }) != nil
+		return find(n, func(n *html.Node) bool {
+			return textOf(n) == "Rotation due" && strings.Contains(attr(n, "class"), "badge")
+		}) != nil
 	}
 	if r := row("old key"); r == nil || !due(r) {
 		t.Errorf("the 91-day-old key has no visible \"Rotation due\" mark")

@@ -2,10 +2,10 @@ package web
 
 import (
 	"context"
-	"net"
 	"encoding/base64"
 	"encoding/json"
 	"html/template"
+	"net"
 	"slices"
 
 	"github.com/audian/audian/internal/identity"
