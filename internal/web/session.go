@@ -229,7 +229,12 @@ func (w *Web) Session(r *http.Request) (*Session, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if !acct.Enabled {
+	// A disabled account, or one below a disabled ancestor, suspends the
+	// session (identity.AccountUsable, the rule tokens and logins follow)
+	// without ending it: enabling the account again resumes it.
+	if ok, err := identity.AccountUsable(ctx, acct, w.store.Account); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, nil
 	}
 	if now.Sub(ws.LastSeen) >= touchEvery {
