@@ -196,6 +196,11 @@ func TestDisableSuspendsSubtree(t *testing.T) {
 		userTok := userLogin().body["auth_token"].(string)
 		keyTok := n.login(deepKey)
 		siblingTok := n.login(siblingKey)
+		portal := newBrowser(t, n)
+		if p := portal.signIn("Deep Co", "deep", password); p.url.Path == "/sign-in" {
+			t.Fatalf("portal sign-in: landed on %s", p.url)
+		}
+		portalWorks := func() bool { return portal.get("/settings/api-keys").url.Path == "/settings/api-keys" }
 		setEnabled := func(on bool) {
 			if r := n.do("PATCH", "/v2/accounts/"+reseller, admin, map[string]any{"data": map[string]any{"enabled": on}}); r.status != http.StatusOK {
 				t.Fatalf("PATCH enabled=%t: %d %s", on, r.status, r.raw)
@@ -210,6 +215,12 @@ func TestDisableSuspendsSubtree(t *testing.T) {
 		}
 		if r := userLogin(); r.status != http.StatusUnauthorized {
 			t.Errorf("user_auth below a disabled account: %d, want 401", r.status)
+		}
+		if portalWorks() {
+			t.Error("a portal session below a disabled account still works")
+		}
+		if p := newBrowser(t, n).signIn("Deep Co", "deep", password); p.url.Path != "/sign-in" {
+			t.Errorf("portal sign-in below a disabled account landed on %s", p.url)
 		}
 		if r := n.apiAuth(deepKey); r.status != http.StatusUnauthorized {
 			t.Errorf("api_auth below a disabled account: %d, want 401", r.status)
@@ -229,6 +240,9 @@ func TestDisableSuspendsSubtree(t *testing.T) {
 		}
 		if r := userLogin(); r.status != http.StatusCreated {
 			t.Errorf("user_auth after re-enabling: %d %s", r.status, r.raw)
+		}
+		if !portalWorks() {
+			t.Error("the portal session is not resumed after re-enabling")
 		}
 		if r := n.apiAuth(deepKey); r.status != http.StatusCreated {
 			t.Errorf("api_auth after re-enabling: %d %s", r.status, r.raw)
