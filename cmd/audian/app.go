@@ -17,6 +17,7 @@ import (
 	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/crossbar"
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/oauth"
 	"github.com/audian/audian/internal/postgres"
 	"github.com/audian/audian/internal/ratelimit"
 	"github.com/audian/audian/internal/server"
@@ -41,6 +42,7 @@ type Main struct {
 	Store  identity.Store
 	Tokens *token.Service
 	API    *crossbar.API
+	OAuth  *oauth.Provider
 	Feed   *server.Feed
 	Server *server.Server
 	// Bootstrapped holds the credentials when Open bootstrapped the database.
@@ -133,7 +135,21 @@ func (m *Main) Open(ctx context.Context) error {
 		printBootstrap(m.Stdout, res)
 	}
 
-	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.API.Mount}
+	m.OAuth, err = oauth.New(oauth.Config{}, oauth.Deps{
+		Store:  m.Store,
+		Tokens: m.Tokens,
+		Sync:   func(ctx context.Context) error { return feed.Sync(ctx) },
+		Logger: m.Logger,
+		Now:    m.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("oauth: %w", err)
+	}
+	mount := func(mux *http.ServeMux) {
+		m.OAuth.Mount(mux)
+		m.API.Mount(mux)
+	}
+	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: mount}
 	if !cfg.InsecureHTTP {
 		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey
 		if opts.CertFile == "" {
@@ -145,6 +161,10 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Logger.Warn("serving plain HTTP: use --insecure-http only behind a proxy that terminates TLS")
 	}
 	if m.Server, err = server.New(opts); err != nil {
+		return err
+	}
+	// The issuer defaults to the port actually bound, known only now.
+	if err := m.OAuth.SetIssuer(cfg.Issuer(m.Server.Addr().String())); err != nil {
 		return err
 	}
 	return nil

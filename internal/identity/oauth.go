@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"slices"
 	"time"
 )
@@ -61,6 +63,26 @@ type OAuthApp struct {
 	Created         time.Time
 	Modified        time.Time
 	Revision        string
+}
+
+// OAuthSecretHash is the stored form of a client secret, an authorization
+// code or a refresh token: all are 256-bit random values, for which one
+// SHA-256 is as strong as a slow hash and lets the Store find them.
+func OAuthSecretHash(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// SecretMatches reports whether secret is a's client secret, or its
+// previous one within the grace period after a rotation.
+func (a *OAuthApp) SecretMatches(secret string, now time.Time) bool {
+	if secret == "" || len(a.SecretHash) == 0 {
+		return false
+	}
+	h := OAuthSecretHash(secret)
+	ok := subtle.ConstantTimeCompare(h, a.SecretHash) == 1
+	prev := subtle.ConstantTimeCompare(h, a.PrevSecretHash) == 1 && now.Before(a.PrevSecretUntil)
+	return ok || prev
 }
 
 // OAuthGrant is one user's consent to one application: the scopes the

@@ -50,6 +50,7 @@ type ring struct {
 	ordered []*key // newest first, by Created then ID
 	current *key   // the key that signs; never nil in an installed ring
 	signer  jose.Signer
+	priv    *rsa.PrivateKey // current's private half, for SigningKey
 }
 
 // newer orders keys newest first: by Created, then by ID, so that every
@@ -123,6 +124,7 @@ func (s *Service) load(ctx context.Context) (*ring, error) {
 	if !ok || !rsaPriv.PublicKey.Equal(r.current.pub) {
 		return nil, fmt.Errorf("token: signing key %s: private key does not match its public key", r.current.id)
 	}
+	r.priv = rsaPriv
 	r.signer, err = jose.NewSigner(
 		jose.SigningKey{Algorithm: algorithm, Key: jose.JSONWebKey{Key: rsaPriv, KeyID: r.current.id, Algorithm: algorithm}},
 		(&jose.SignerOptions{}).WithType("JWT"))
