@@ -50,6 +50,11 @@ type Config struct {
 	// PublicURL is the URL clients reach the server at: the OAuth issuer,
 	// byte for byte. Empty means https://localhost:<listen port>.
 	PublicURL string `toml:"public_url"`
+	// LoginHashConcurrency bounds the password hashes computed at once (0:
+	// the number of CPUs); LoginHashWait is how long a login waits for one
+	// before a 429.
+	LoginHashConcurrency int           `toml:"login_hash_concurrency"`
+	LoginHashWait        time.Duration `toml:"login_hash_wait"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
@@ -69,6 +74,7 @@ func Default() Config {
 		FeedInterval:    250 * time.Millisecond,
 		AuditRetention:  365 * 24 * time.Hour,
 		KeyRotationDays: 90,
+		LoginHashWait:   2 * time.Second,
 	}
 }
 
@@ -132,6 +138,12 @@ var settings = []setting{
 	}},
 	{"public-url", "URL clients reach the server at, the OAuth issuer (default https://localhost:<listen port>)", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, u)
+	}},
+	{"login-hash-concurrency", "password hashes (argon2id, 19 MiB each) computed at once; 0 means the number of CPUs", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.IntVar(&c.LoginHashConcurrency, "login-hash-concurrency", c.LoginHashConcurrency, u)
+	}},
+	{"login-hash-wait", "how long a login waits for a hashing slot before it is refused with 429", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.LoginHashWait, "login-hash-wait", c.LoginHashWait, u)
 	}},
 }
 
@@ -259,6 +271,12 @@ func (c *Config) Validate() error {
 		if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(u.Path, "/") {
 			errs = append(errs, errors.New("public-url must be an https URL without query, fragment or trailing slash"))
 		}
+	}
+	if c.LoginHashConcurrency < 0 || c.LoginHashConcurrency > 1024 {
+		errs = append(errs, errors.New("login-hash-concurrency must be within 0..1024"))
+	}
+	if c.LoginHashWait < 10*time.Millisecond || c.LoginHashWait > time.Minute {
+		errs = append(errs, errors.New("login-hash-wait must be within 10ms..1m"))
 	}
 	return errors.Join(errs...)
 }

@@ -69,6 +69,8 @@ func TestStore(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"TokenRestrictions", tokenRestrictionTests},
 		{"KeyUse", keyUseTests},
 		{"OAuth", oauthTests},
+		{"WebSession", webSessionTests},
+		{"Monster", monsterTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
