@@ -65,6 +65,9 @@ func (a *API) pipeline(ep endpoint) http.Handler {
 }
 
 func (a *API) steps(c *call, ep endpoint) error {
+	if err := checkRequestLine(c.r); err != nil {
+		return err
+	}
 	pathAccount := c.r.PathValue("account_id")
 	if err := a.rateLimit(c, pathAccount); err != nil {
 		return err
