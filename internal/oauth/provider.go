@@ -38,6 +38,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/web"
 )
 
 // Tokens issues and verifies audian tokens (internal/token).
@@ -64,9 +65,9 @@ type Config struct {
 type Deps struct {
 	Store  identity.Store
 	Tokens Tokens
-	// Sessions finds the signed-in person of a browser request; nil until
-	// the web layer is wired, which turns the browser flows off.
-	Sessions Sessions
+	// Web is the portal's session layer; nil turns the browser pages (and
+	// so the code and device flows) off.
+	Web *web.Web
 	// Sync brings this node up to date with the change feed after a
 	// revocation, so that the revoked token fails here at once.
 	Sync   func(context.Context) error
@@ -76,16 +77,17 @@ type Deps struct {
 
 // Provider serves the OAuth endpoints.
 type Provider struct {
-	cfg      Config
-	store    identity.Store
-	tokens   Tokens
-	sessions Sessions
-	syncFn   func(context.Context) error
-	log      *slog.Logger
-	now      func() time.Time
-	op       *op.Provider
-	storage  *storage
-	issuer   atomic.Pointer[string]
+	cfg     Config
+	store   identity.Store
+	tokens  Tokens
+	web     *web.Web
+	pages   *web.Templates
+	syncFn  func(context.Context) error
+	log     *slog.Logger
+	now     func() time.Time
+	op      *op.Provider
+	storage *storage
+	issuer  atomic.Pointer[string]
 }
 
 // Paths of the endpoints, below the issuer.
@@ -128,8 +130,14 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if d.Sync == nil {
 		d.Sync = func(context.Context) error { return nil }
 	}
-	p := &Provider{cfg: cfg, store: d.Store, tokens: d.Tokens, sessions: d.Sessions, syncFn: d.Sync, log: d.Logger, now: d.Now}
+	p := &Provider{cfg: cfg, store: d.Store, tokens: d.Tokens, web: d.Web, syncFn: d.Sync, log: d.Logger, now: d.Now}
 	p.storage = &storage{p: p}
+	if d.Web != nil {
+		var err error
+		if p.pages, err = d.Web.Parse(templateFS, nil, "templates/*.html"); err != nil {
+			return nil, fmt.Errorf("oauth templates: %w", err)
+		}
+	}
 	opCfg := &op.Config{
 		CodeMethodS256:          true,
 		AuthMethodPost:          true,
