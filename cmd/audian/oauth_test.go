@@ -265,3 +265,52 @@ func TestOAuthWireGoldens(t *testing.T) {
 		"grant_types": []string{"implicit"}, "scopes": []string{"tokens:write"}}}))
 	golden(t, "oauth_grants", n.do("GET", "/v2/accounts/"+root+"/users/"+n.m.Bootstrapped.UserID+"/oauth_grants", sys, nil))
 }
+
+// TestOAuthRevocationAcrossNodes proves that an OAuth token revoked on one
+// node (by the revocation endpoint, or by deleting its application) is
+// refused by another node within the feed's deadline, although that node
+// had verified it before.
+func TestOAuthRevocationAcrossNodes(t *testing.T) {
+	dsn := freshPostgres(t)
+	sec := &secrets{}
+	noLimit := func(c *config.Config) { c.RateCost = 0 }
+	a := startNode(t, t.TempDir(), dsn, sec, noLimit)
+	b := startNode(t, t.TempDir(), dsn, sec, noLimit)
+	root := a.m.Bootstrapped.AccountID
+	sys := a.mint(t, adminClaims(root))
+	ctx := a.oauthCtx(t)
+	for _, tc := range []struct {
+		name   string
+		revoke func(id, secret, tok string)
+	}{
+		{"revocation endpoint", func(id, secret, tok string) {
+			if st, _ := a.postForm(t, "/oauth/revoke", id, secret, url.Values{"token": {tok}}); st != 200 {
+				t.Fatalf("revoke: %d", st)
+			}
+		}},
+		{"app deleted", func(id, _, _ string) {
+			mustStatus(t, "delete app", a.do("DELETE", "/v2/accounts/"+root+"/oauth_apps/"+id, sys, nil), 200)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id, secret := a.createOAuthApp(t, sys, root, map[string]any{
+				"name": "Multi", "grant_types": []string{"client_credentials"}, "scopes": []string{"users:read"}})
+			cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: a.url + "/oauth/token"}
+			tok, err := cc.Token(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sec.add(tok.AccessToken)
+			users := "/v2/accounts/" + root + "/users"
+			mustStatus(t, "node B before", b.do("GET", users, tok.AccessToken, nil), 200)
+			tc.revoke(id, secret, tok.AccessToken)
+			start := time.Now()
+			for b.do("GET", users, tok.AccessToken, nil).status == 200 {
+				if time.Since(start) > revocationDeadline {
+					t.Fatalf("node B still accepts the token %s after the revocation on node A", revocationDeadline)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
