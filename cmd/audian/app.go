@@ -19,11 +19,13 @@ import (
 	"github.com/audian/audian/internal/identity"
 	"github.com/audian/audian/internal/login"
 	"github.com/audian/audian/internal/oauth"
+	"github.com/audian/audian/internal/portal"
 	"github.com/audian/audian/internal/postgres"
 	"github.com/audian/audian/internal/ratelimit"
 	"github.com/audian/audian/internal/server"
 	"github.com/audian/audian/internal/sqlite"
 	"github.com/audian/audian/internal/token"
+	"github.com/audian/audian/internal/web"
 )
 
 // Main is one audian server process, wired from its Config. End-to-end
@@ -44,6 +46,8 @@ type Main struct {
 	Tokens *token.Service
 	API    *crossbar.API
 	OAuth  *oauth.Provider
+	Portal *portal.Portal
+	Web    *web.Web
 	// Door is the one credential check of every face (internal/login).
 	Door   *login.Door
 	Feed   *server.Feed
@@ -128,6 +132,9 @@ func (m *Main) Open(ctx context.Context) error {
 			}
 		})
 	m.Feed = feed
+	if err := m.openPortal(sealer, hasher, proxies); err != nil {
+		return err
+	}
 	if err := feed.Sync(ctx); err != nil {
 		return fmt.Errorf("reading the change feed: %w", err)
 	}
@@ -147,6 +154,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.OAuth, err = oauth.New(oauth.Config{}, oauth.Deps{
 		Store:  m.Store,
 		Tokens: m.Tokens,
+		Web:    m.Web,
 		Sync:   func(ctx context.Context) error { return feed.Sync(ctx) },
 		Logger: m.Logger,
 		Now:    m.Now,
@@ -154,11 +162,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("oauth: %w", err)
 	}
-	mount := func(mux *http.ServeMux) {
-		m.OAuth.Mount(mux)
-		m.API.Mount(mux)
-	}
-	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: mount}
+	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.mount}
 	if !cfg.InsecureHTTP {
 		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey
 		if opts.CertFile == "" {

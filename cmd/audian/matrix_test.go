@@ -96,6 +96,7 @@ var matrix = map[string]statuses{
 	"PUT /v2/accounts/{account_id}/oauth_apps/{app_id}/rotate":                 {401, 403, 200, 200, 403, 403, 200, 403, 200},
 	"GET /v2/accounts/{account_id}/users/{user_id}/oauth_grants":               {401, 200, 200, 200, 403, 403, 200, 403, 200},
 	"DELETE /v2/accounts/{account_id}/users/{user_id}/oauth_grants/{grant_id}": {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/openapi.json":                                                     {200, 200, 200, 200, 200, 200, 200, 200, 200},
 }
 
 // matrixFixture is the account tree and the callers of the matrix.

@@ -324,6 +324,9 @@ func (a *API) routes() []route {
 		{acct + "/users/{user_id}/oauth_grants/{grant_id}", map[string]endpoint{
 			"DELETE": {access: account, perm: identity.UsersWrite, self: "user_id", h: a.deleteOAuthGrant},
 		}},
+		{"/v2/openapi.json", map[string]endpoint{
+			"GET": {access: public, h: a.openAPI},
+		}},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/manage"
 )
 
 // gregorianOffset converts Unix seconds to Kazoo's Gregorian seconds.
@@ -272,7 +273,7 @@ func applyUser(u *identity.User, doc map[string]any, minPassword int) (userChang
 
 // setPassword stores the hashes of a new password on u.
 func (a *API) setPassword(u *identity.User, password string) error {
-	creds, err := hashCredentials(a.sealer, a.hasher, u.Username, password)
+	creds, err := manage.HashCredentials(a.sealer, a.hasher, u.Username, password)
 	if err != nil {
 		return err
 	}

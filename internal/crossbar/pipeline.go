@@ -281,6 +281,10 @@ func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
 
 // respond writes a successful reply in the Crossbar envelope.
 func (a *API) respond(c *call, rep *reply) {
+	if rep.raw != nil {
+		writeRaw(c.w, rep)
+		return
+	}
 	env := envelope{
 		Status:    "success",
 		Data:      rep.data,
