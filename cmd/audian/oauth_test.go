@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/net/html"
 
 	"github.com/audian/audian/internal/config"
 	"golang.org/x/oauth2"
@@ -310,6 +312,198 @@ func TestOAuthRevocationAcrossNodes(t *testing.T) {
 					t.Fatalf("node B still accepts the token %s after the revocation on node A", revocationDeadline)
 				}
 				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// htmlForm is a form of a page as a browser would submit it.
+type htmlForm struct {
+	action string
+	values url.Values
+}
+
+// htmlForms parses the forms of a page with an HTML parser.
+func htmlForms(t *testing.T, body string) []htmlForm {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []htmlForm
+	var walk func(n *html.Node, cur int)
+	walk = func(n *html.Node, cur int) {
+		if n.Type == html.ElementNode {
+			attr := func(k string) string {
+				for _, a := range n.Attr {
+					if a.Key == k {
+						return a.Val
+					}
+				}
+				return ""
+			}
+			switch {
+			case n.Data == "form":
+				out = append(out, htmlForm{action: attr("action"), values: url.Values{}})
+				cur = len(out) - 1
+			case n.Data == "input" && cur >= 0 && attr("name") != "":
+				out[cur].values.Set(attr("name"), attr("value"))
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c, cur)
+		}
+	}
+	walk(doc, -1)
+	return out
+}
+
+// browser is a cookie-keeping HTTPS client that stops at the OAuth
+// client's redirect URI.
+func (n *node) browser(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Transport: n.client.Transport, Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+			if r.URL.Host == "client.example" {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+}
+
+func browse(t *testing.T, c *http.Client, method, u string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	var res *http.Response
+	var err error
+	if method == "POST" {
+		res, err = c.PostForm(u, form)
+	} else {
+		res, err = c.Get(u)
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+// TestOAuthCodeFlowThroughPortal runs the authorization code flow with
+// PKCE as a relying party would, with golang.org/x/oauth2 and go-oidc: the
+// browser signs in on the portal's page (the login door), consents, and
+// the client verifies the ID token against the JWKS, uses the access token
+// on /v2, refreshes with rotation, and loses everything when the user
+// takes the authorization back.
+func TestOAuthCodeFlowThroughPortal(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			n := startNode(t, t.TempDir(), b.dsn(t), &secrets{}, func(c *config.Config) { c.RateCost = 0 })
+			boot := n.m.Bootstrapped
+			root := boot.AccountID
+			sys := n.mint(t, adminClaims(root))
+			id, secret := n.createOAuthApp(t, sys, root, map[string]any{
+				"name": "Calendar Sync", "redirect_uris": []string{"https://client.example/cb"},
+				"scopes": []string{"openid", "profile", "email", "offline_access", "users:read"}})
+			ctx := n.oauthCtx(t)
+			provider, err := oidc.NewProvider(ctx, n.issuer())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := oauth2.Config{ClientID: id, ClientSecret: secret, Endpoint: provider.Endpoint(), RedirectURL: "https://client.example/cb",
+				Scopes: []string{"openid", "profile", "email", "offline_access", "users:read"}}
+			verifier := oauth2.GenerateVerifier()
+			br := n.browser(t)
+
+			// No session: the portal's sign-in, which comes back here.
+			res, body := browse(t, br, "GET", cfg.AuthCodeURL("xyz", oauth2.S256ChallengeOption(verifier), oidc.Nonce("abc")), nil)
+			if res.StatusCode != 200 || res.Request.URL.Path != "/sign-in" {
+				t.Fatalf("authorize without a session ended at %s (%d)", res.Request.URL, res.StatusCode)
+			}
+			fs := htmlForms(t, body)
+			signIn := fs[len(fs)-1]
+			signIn.values.Set("account_name", "Root")
+			signIn.values.Set("username", "admin")
+			signIn.values.Set("password", boot.Password.Reveal())
+			res, body = browse(t, br, "POST", n.issuer()+signIn.action, signIn.values)
+			if res.StatusCode != 200 || !strings.Contains(body, "Calendar Sync") || !strings.Contains(body, "See the users of your account") {
+				t.Fatalf("after sign-in: %d at %s\n%s", res.StatusCode, res.Request.URL, body)
+			}
+			fs = htmlForms(t, body)
+			consent := fs[len(fs)-1]
+			consent.values.Set("decision", "allow")
+			res, _ = browse(t, br, "POST", n.issuer()+consent.action, consent.values)
+			loc, _ := url.Parse(res.Header.Get("Location"))
+			if loc == nil || loc.Query().Get("state") != "xyz" || loc.Query().Get("code") == "" {
+				t.Fatalf("after consent: %d to %q", res.StatusCode, res.Header.Get("Location"))
+			}
+			tok, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+			if err != nil {
+				t.Fatalf("exchange: %v", err)
+			}
+			n.secrets.add(tok.AccessToken)
+			n.secrets.add(tok.RefreshToken)
+			idToken, err := provider.Verifier(&oidc.Config{ClientID: id}).Verify(ctx, tok.Extra("id_token").(string))
+			if err != nil || idToken.Nonce != "abc" {
+				t.Fatalf("ID token: %v (nonce %q)", err, idToken.Nonce)
+			}
+
+			// The access token lists users and may not create one.
+			users := "/v2/accounts/" + root + "/users"
+			mustStatus(t, "list users", n.do("GET", users, "", nil, "Authorization", "Bearer "+tok.AccessToken), 200)
+			mustStatus(t, "create user", n.do("PUT", users, tok.AccessToken, map[string]any{"data": map[string]any{"first_name": "No", "last_name": "Way"}}), 403)
+			if _, body := n.postForm(t, "/oauth/introspect", id, secret, url.Values{"token": {tok.AccessToken}}); body["active"] != true || body["username"] != "admin" {
+				t.Errorf("introspection = %v", body)
+			}
+
+			// Refresh rotates; reusing the old refresh token kills the family.
+			refresh := func(rt string) (*oauth2.Token, error) {
+				return cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: rt, Expiry: time.Now().Add(-time.Hour)}).Token()
+			}
+			tok2, err := refresh(tok.RefreshToken)
+			if err != nil || tok2.RefreshToken == tok.RefreshToken {
+				t.Fatalf("refresh: %v", err)
+			}
+			n.secrets.add(tok2.AccessToken)
+			n.secrets.add(tok2.RefreshToken)
+			if _, err := refresh(tok.RefreshToken); err == nil {
+				t.Fatal("an old refresh token worked again")
+			}
+			if _, err := refresh(tok2.RefreshToken); err == nil {
+				t.Fatal("the family survived the reuse")
+			}
+			mustStatus(t, "access token of the killed family", n.do("GET", users, tok2.AccessToken, nil), 401)
+
+			// The user lists the app and takes it back; its tokens die.
+			res, body = browse(t, br, "GET", cfg.AuthCodeURL("again", oauth2.S256ChallengeOption(verifier)), nil)
+			loc, _ = url.Parse(res.Header.Get("Location"))
+			if loc == nil || loc.Query().Get("code") == "" {
+				t.Fatalf("a second authorization with the grant in place: %d\n%s", res.StatusCode, body)
+			}
+			tok3, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.secrets.add(tok3.AccessToken)
+			n.secrets.add(tok3.RefreshToken)
+			grants := "/v2/accounts/" + root + "/users/" + boot.UserID + "/oauth_grants"
+			r := n.do("GET", grants, sys, nil)
+			mustStatus(t, "list grants", r, 200)
+			items, _ := r.body["data"].([]any)
+			if len(items) != 1 || items[0].(map[string]any)["app_name"] != "Calendar Sync" {
+				t.Fatalf("grants = %s", r.raw)
+			}
+			grant := items[0].(map[string]any)["id"].(string)
+			mustStatus(t, "revoke grant", n.do("DELETE", grants+"/"+grant, sys, nil), 200)
+			mustStatus(t, "access token of a revoked grant", n.do("GET", users, tok3.AccessToken, nil), 401)
+			if _, err := refresh(tok3.RefreshToken); err == nil {
+				t.Error("the refresh token of a revoked grant still works")
+			}
+
+			r = n.do("GET", "/v2/accounts/"+root+"/audit", sys, nil)
+			for _, action := range []string{"oauth.consent", "oauth.token", "oauth.refresh", "oauth.refresh_reuse", "portal.sign_in"} {
+				if !strings.Contains(string(r.raw), `"`+action+`"`) {
+					t.Errorf("the audit log lacks %s", action)
+				}
 			}
 		})
 	}
