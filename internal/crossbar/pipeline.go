@@ -327,6 +327,20 @@ func (a *API) respond(c *call, rep *reply) {
 	writeJSON(c.w, code, &env)
 }
 
+// StatusClientClosed is the status recorded for a request whose client
+// disconnected before the reply (nginx's 499).
+const StatusClientClosed = 499
+
+// clientClosed reports whether err is the request's own cancellation: the
+// client disconnected, and the failure is an internal one or the
+// cancellation itself.
+func clientClosed(r *http.Request, code identity.Code, err error) bool {
+	if r.Context().Err() == nil {
+		return false
+	}
+	return code == identity.EInternal || code == identity.EUnavailable || errors.Is(err, context.Canceled)
+}
+
 // noStore is the Cache-Control value of replies with credentials; len ==
 // cap, so a handler appending to it gets a copy.
 var noStore = []string{"no-store"}
@@ -353,6 +367,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
 		// Whole seconds, at least 1: a client told 0 would retry at once.
 		secs := (wait + time.Second - 1) / time.Second
 		w.Header().Set("Retry-After", strconv.Itoa(max(int(secs), 1)))
+	}
+	if clientClosed(r, code, err) {
+		// The client went away, and the work it started failed because its
+		// context ended: nothing is wrong with the server, and there is no
+		// one to answer. 499 (nginx's "client closed request") keeps it
+		// apart from 500 in the access log and the metrics.
+		a.log.InfoContext(r.Context(), "client closed the request", "request_id", info.ID, "error", err.Error())
+		w.WriteHeader(StatusClientClosed)
+		return
 	}
 	if code == identity.EInternal || code == identity.EUnavailable {
 		a.log.ErrorContext(r.Context(), "request failed", "request_id", info.ID, "error", err.Error())
