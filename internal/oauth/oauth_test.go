@@ -2,7 +2,10 @@ package oauth_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 
@@ -434,4 +438,81 @@ func ctxTimeout(ctx context.Context, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	_ = cancel
 	return ctx
+}
+
+// TestPrivateKeyJWT authenticates a confidential client with a signed
+// assertion (RFC 7523) instead of a secret, and refuses one signed with
+// another key.
+func TestPrivateKeyJWT(t *testing.T) {
+	f := newFixture(t)
+	ctx := f.ctx()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	a := &identity.OAuthApp{AccountID: f.acct.ID, Name: "Signed", ClientType: identity.ClientConfidential, RedirectURIs: []string{redirectURI},
+		GrantTypes: []string{identity.GrantAuthorizationCode}, Scopes: []string{"openid"}, JWKS: string(jwks)}
+	if err := f.store.CreateOAuthApp(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &oauth2.Config{ClientID: a.ID, RedirectURL: redirectURI, Scopes: []string{"openid"},
+		Endpoint: oauth2.Endpoint{AuthURL: f.srv.URL + "/oauth/authorize", TokenURL: f.srv.URL + "/oauth/token"}}
+	assertion := func(k *rsa.PrivateKey) string {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k, KeyID: "k1"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		claims, _ := json.Marshal(map[string]any{"iss": a.ID, "sub": a.ID, "aud": []string{f.srv.URL, f.srv.URL + "/oauth/token"},
+			"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "jti": identity.NewID()})
+		jws, err := signer.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := jws.CompactSerialize()
+		return s
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for _, tc := range []struct {
+		name string
+		key  *rsa.PrivateKey
+		ok   bool
+	}{{"another key", other, false}, {"the registered key", key, true}} {
+		v := oauth2.GenerateVerifier()
+		loc := f.authorize(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v)))
+		_, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(v),
+			oauth2.SetAuthURLParam("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+			oauth2.SetAuthURLParam("client_assertion", assertion(tc.key)))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: exchange error %v, want success %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// TestUserRemovedRevokes: removing the user who granted access kills the
+// access and refresh tokens issued under the grant.
+func TestUserRemovedRevokes(t *testing.T) {
+	f := newFixture(t)
+	ctx := f.ctx()
+	_, cfg := f.app(identity.ClientConfidential, []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
+		[]string{"openid", "offline_access", "users:read"})
+	v := oauth2.GenerateVerifier()
+	loc := f.authorize(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v)))
+	tok, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.DeleteUser(ctx, f.acct.ID, f.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tokens.Verify(tok.AccessToken); !errors.Is(err, identity.ErrTokenRevoked) {
+		t.Errorf("access token of a removed user: %v, want revoked", err)
+	}
+	if _, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+		t.Error("the refresh token of a removed user still works")
+	}
 }
