@@ -64,6 +64,7 @@ type consentData struct {
 	ID       string
 	UserCode string
 	Action   string
+	Next     string
 }
 
 // session returns the request's session, or sends the browser to the
@@ -94,11 +95,22 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A grant that already covers the request needs no second consent.
+	// The browser may have come here from the sign-in form's redirect, and
+	// a form's CSP (form-action 'self') forbids its redirects from ending
+	// at another origin, so this answer is a page that moves on by itself
+	// (a Refresh navigation is not part of the form's redirect chain).
 	if g, err := p.store.OAuthGrant(r.Context(), sess.User.ID, app.ID); err == nil && covers(g.Scopes, ar.Scopes) {
-		p.approve(w, r, ar, sess, g.Scopes)
+		next, ok := p.markApproved(w, r, ar, sess, g.Scopes)
+		if !ok {
+			return
+		}
+		w.Header().Set("Refresh", "0; url="+next)
+		p.pages.Render(w, r, http.StatusOK, "continue", &web.Page{Title: "Continuing to " + app.Name, Session: sess,
+			CSRF: sess.CSRFToken(), Data: consentData{App: app.Name, Next: next}})
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "consent", &web.Page{
+	// Allow and Deny redirect to the client: its origin joins form-action.
+	p.pages.Render(formActionTo(w, ar.RedirectURI), r, http.StatusOK, "consent", &web.Page{
 		Title: "Authorize " + app.Name, Session: sess, CSRF: sess.CSRFToken(),
 		Data: consentData{App: app.Name, Scopes: words(ar.Scopes), ID: ar.ID, Action: pathLogin},
 	})
@@ -206,6 +218,14 @@ func union(a, b []string) []string {
 // approve marks the request done for the person and hands it back to the
 // library, which issues the code.
 func (p *Provider) approve(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *web.Session, granted []string) {
+	if next, ok := p.markApproved(w, r, ar, sess, granted); ok {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+}
+
+// markApproved records the person and the granted scopes on the request
+// and returns the library's callback that issues the code.
+func (p *Provider) markApproved(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *web.Session, granted []string) (string, bool) {
 	_, err := p.store.UpdateOAuthTicket(r.Context(), ar.ID, func(t *identity.OAuthTicket) error {
 		cur, err := decodeAuthRequest(t)
 		if err != nil {
@@ -223,9 +243,33 @@ func (p *Provider) approve(w http.ResponseWriter, r *http.Request, ar *authReque
 	})
 	if err != nil {
 		p.pages.Error(w, r, http.StatusBadRequest, sess, "Expired", "This sign-in request has expired; start again from the application.")
-		return
+		return "", false
 	}
-	http.Redirect(w, r, pathAuthorize+"/callback?id="+url.QueryEscape(ar.ID), http.StatusSeeOther)
+	return pathAuthorize + "/callback?id=" + url.QueryEscape(ar.ID), true
+}
+
+// formActionTo lets the page's forms redirect to the origin of
+// redirectURI: the consent form's answer ends at the client, and a
+// browser checks every redirect of a form submission against form-action.
+func formActionTo(w http.ResponseWriter, redirectURI string) http.ResponseWriter {
+	u, err := url.Parse(redirectURI)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return w
+	}
+	return &cspWriter{ResponseWriter: w, origin: u.Scheme + "://" + u.Host}
+}
+
+type cspWriter struct {
+	http.ResponseWriter
+	origin string
+}
+
+func (c *cspWriter) WriteHeader(code int) {
+	h := c.Header()
+	if csp := h.Get("Content-Security-Policy"); csp != "" {
+		h.Set("Content-Security-Policy", strings.Replace(csp, "form-action 'self'", "form-action 'self' "+c.origin, 1))
+	}
+	c.ResponseWriter.WriteHeader(code)
 }
 
 // pending loads a request waiting for sign-in and consent, answering the
