@@ -110,6 +110,7 @@ func (m *Main) Open(ctx context.Context) error {
 		RealmSuffix:          cfg.RealmSuffix,
 		KeyRotation:          time.Duration(cfg.KeyRotationDays) * 24 * time.Hour,
 		KeyRotationMandatory: cfg.KeyRotationMandatory,
+		UploadMaxBytes:       cfg.WhitelabelMaxBytes,
 	}, crossbar.Deps{
 		Store:   m.Store,
 		Tokens:  m.Tokens,

@@ -59,6 +59,9 @@ type Config struct {
 	// PortalSessionLifetime ends it this long after sign-in.
 	PortalIdleTimeout     time.Duration `toml:"portal_idle_timeout"`
 	PortalSessionLifetime time.Duration `toml:"portal_session_lifetime"`
+	// WhitelabelMaxBytes bounds an uploaded whitelabel logo, icon or
+	// welcome text.
+	WhitelabelMaxBytes int64 `toml:"whitelabel_max_bytes"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
@@ -82,6 +85,7 @@ func Default() Config {
 
 		PortalIdleTimeout:     30 * time.Minute,
 		PortalSessionLifetime: 12 * time.Hour,
+		WhitelabelMaxBytes:    1 << 20,
 	}
 }
 
@@ -157,6 +161,9 @@ var settings = []setting{
 	}},
 	{"portal-session-lifetime", "sign a portal session out this long after sign-in, however active", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.PortalSessionLifetime, "portal-session-lifetime", c.PortalSessionLifetime, u)
+	}},
+	{"whitelabel-max-bytes", "size limit in bytes of an uploaded whitelabel logo, icon or welcome text", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.Int64Var(&c.WhitelabelMaxBytes, "whitelabel-max-bytes", c.WhitelabelMaxBytes, u)
 	}},
 }
 
@@ -296,6 +303,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PortalSessionLifetime < c.PortalIdleTimeout || c.PortalSessionLifetime > 30*24*time.Hour {
 		errs = append(errs, errors.New("portal-session-lifetime must be within portal-idle-timeout..720h"))
+	}
+	if c.WhitelabelMaxBytes < 1024 || c.WhitelabelMaxBytes > 16<<20 {
+		errs = append(errs, errors.New("whitelabel-max-bytes must be within 1024..16777216"))
 	}
 	return errors.Join(errs...)
 }

@@ -285,6 +285,10 @@ func (a *API) respond(c *call, rep *reply) {
 		writeRaw(c.w, rep)
 		return
 	}
+	if rep.file != nil {
+		respondFile(c, rep.file)
+		return
+	}
 	env := envelope{
 		Status:    "success",
 		Data:      rep.data,

@@ -227,9 +227,11 @@ func (a *API) completeRecovery(c *call) (*reply, error) {
 	if !ok && v["reset_id"] == nil {
 		v.Add("reset_id", "required", fieldRequired)
 	}
-	password, hasPassword := schemaString(data, v, "password", 1, 1024)
-	if hasPassword && len([]rune(password)) < a.cfg.PasswordMinLength {
-		v.Add("password", "minLength", identity.Violation{Message: "Password is too short", Target: a.cfg.PasswordMinLength})
+	password, hasPassword := schemaString(data, v, "password", 1, 4*credential.MaxPasswordLength)
+	if hasPassword {
+		if err := credential.CheckNewPassword(password, a.cfg.PasswordMinLength); err != nil {
+			v.Add("password", err.Rule, passwordViolation(err))
+		}
 	}
 	// The password is checked before the token is spent, so that a typo in
 	// it does not cost the user their reset.
