@@ -165,7 +165,11 @@ func (a *API) runRecovery(ctx context.Context, req recoveryRequest) error {
 		} else if err != nil {
 			return err
 		}
-		if !u.Enabled || !acct.Enabled {
+		usable, err := a.AccountUsable(ctx, acct)
+		if err != nil {
+			return err
+		}
+		if !u.Enabled || !usable {
 			a.log.DebugContext(ctx, "password recovery refused: user or account disabled", "user_id", u.ID)
 			return nil
 		}
@@ -254,7 +258,9 @@ func (a *API) completeRecovery(c *call) (*reply, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if !acct.Enabled {
+	if ok, err := a.AccountUsable(c.ctx, acct); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, errInvalidReset
 	}
 	c.info.AccountID = acct.ID

@@ -47,7 +47,7 @@ type fixture struct {
 	seq     int64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, tcfg ...token.Config) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
@@ -60,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := token.New(ctx, db, sealer, token.Config{})
+	tokens, err := token.New(ctx, db, sealer, append(tcfg, token.Config{})[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,5 +519,31 @@ func TestUserRemovedRevokes(t *testing.T) {
 	}
 	if _, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
 		t.Error("the refresh token of a removed user still works")
+	}
+}
+
+// TestIDTokenAlgorithms: whatever algorithm the token key ring signs with,
+// a relying party verifies the ID token against the JWKS.
+func TestIDTokenAlgorithms(t *testing.T) {
+	for _, alg := range token.Algorithms {
+		t.Run(alg, func(t *testing.T) {
+			f := newFixture(t, token.Config{Algorithm: alg})
+			ctx := f.ctx()
+			app, cfg := f.app(identity.ClientConfidential, []string{identity.GrantAuthorizationCode}, []string{"openid"})
+			provider, err := oidc.NewProvider(ctx, f.srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := oauth2.GenerateVerifier()
+			loc := f.authorize(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v)))
+			tok, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			verifier := provider.Verifier(&oidc.Config{ClientID: app.ID, SupportedSigningAlgs: []string{alg}})
+			if _, err := verifier.Verify(ctx, tok.Extra("id_token").(string)); err != nil {
+				t.Errorf("ID token signed with %s: %v", alg, err)
+			}
+		})
 	}
 }

@@ -46,7 +46,7 @@ type Tokens interface {
 	Issue(c identity.Claims, lifetime time.Duration) (string, identity.Claims, error)
 	Verify(raw string) (*identity.Claims, error)
 	JWKS() []byte
-	SigningKey() (kid string, key crypto.Signer)
+	SigningKey() (kid, alg string, key crypto.Signer)
 }
 
 // Config configures the provider.

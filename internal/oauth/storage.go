@@ -463,21 +463,35 @@ func (s *storage) RevokeToken(ctx context.Context, token, _, clientID string) *o
 // SigningKey is the token key ring's current key: ID tokens and /v2
 // tokens verify against the same JWKS.
 func (s *storage) SigningKey(context.Context) (op.SigningKey, error) {
-	kid, key := s.p.tokens.SigningKey()
-	return signingKey{kid: kid, key: key}, nil
+	kid, alg, key := s.p.tokens.SigningKey()
+	return signingKey{kid: kid, alg: jose.SignatureAlgorithm(alg), key: key}, nil
 }
 
 type signingKey struct {
 	kid string
+	alg jose.SignatureAlgorithm
 	key any
 }
 
-func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.alg }
 func (k signingKey) Key() any                                    { return k.key }
 func (k signingKey) ID() string                                  { return k.kid }
 
-func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+// SignatureAlgorithms are those of the ring's keys, which may mix
+// algorithms during a change of algorithm.
+func (s *storage) SignatureAlgorithms(ctx context.Context) ([]jose.SignatureAlgorithm, error) {
+	keys, err := s.KeySet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, alg, _ := s.p.tokens.SigningKey()
+	algs := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)}
+	for _, k := range keys {
+		if a := k.Algorithm(); a != "" && !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	return algs, nil
 }
 
 // KeySet is the public half of the token key ring.
