@@ -133,7 +133,8 @@ func (m *Main) Open(ctx context.Context) error {
 		printBootstrap(m.Stdout, res)
 	}
 
-	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.API.Mount}
+	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.API.Mount,
+		MetricsAddr: cfg.MetricsAddr()}
 	if !cfg.InsecureHTTP {
 		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey
 		if opts.CertFile == "" {

@@ -31,6 +31,7 @@ func BenchmarkHotPath(b *testing.B) {
 	cfg := config.Default()
 	cfg.DataDir = b.TempDir()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.MetricsListen = "127.0.0.1:0"
 	cfg.RateCost = 0
 	cfg.KEK = testKEK
 	h := cheapHasher

@@ -45,6 +45,9 @@ type Config struct {
 	// SigningKeyRotation rotates the token-signing key when the newest is
 	// older than this; 0 leaves rotation to the operator.
 	SigningKeyRotation time.Duration `toml:"signing_key_rotation"`
+	// MetricsListen is the address of /metrics and /debug/pprof/, apart
+	// from the public port; "" serves neither.
+	MetricsListen string `toml:"metrics_listen"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
@@ -64,6 +67,7 @@ func Default() Config {
 		FeedInterval:    250 * time.Millisecond,
 		AuditRetention:  365 * 24 * time.Hour,
 		KeyRotationDays: 90,
+		MetricsListen:   "127.0.0.1:9443",
 	}
 }
 
@@ -124,6 +128,9 @@ var settings = []setting{
 	}},
 	{"signing-key-rotation", "rotate the token-signing key when the newest is older than this (e.g. 720h); 0 turns automatic rotation off", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.SigningKeyRotation, "signing-key-rotation", c.SigningKeyRotation, u)
+	}},
+	{"metrics-listen", "address of /metrics and /debug/pprof/ (plain HTTP, keep it private); empty or off turns both off", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, u)
 	}},
 }
 
@@ -197,6 +204,15 @@ func (c *Config) Resolve() {
 	}
 }
 
+// MetricsAddr is the address of the metrics listener, "" for none. "off"
+// also turns it off, since an empty AUDIAN_METRICS_LISTEN means unset.
+func (c *Config) MetricsAddr() string {
+	if c.MetricsListen == "off" {
+		return ""
+	}
+	return c.MetricsListen
+}
+
 // Postgres reports whether Database selects PostgreSQL.
 func (c *Config) Postgres() bool {
 	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
@@ -242,6 +258,11 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRotationMandatory && c.KeyRotationDays == 0 {
 		errs = append(errs, errors.New("key-rotation-mandatory needs key-rotation-days above 0"))
+	}
+	// Port 0 picks a free port for each listener, so only a fixed port can
+	// collide.
+	if c.MetricsListen != "" && c.MetricsListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+		errs = append(errs, errors.New("metrics-listen must differ from listen: metrics and pprof stay off the public port"))
 	}
 	if c.SigningKeyRotation != 0 && c.SigningKeyRotation < time.Hour {
 		errs = append(errs, errors.New("signing-key-rotation must be 0 (off) or at least 1h"))
