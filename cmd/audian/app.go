@@ -17,6 +17,7 @@ import (
 	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/crossbar"
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/login"
 	"github.com/audian/audian/internal/postgres"
 	"github.com/audian/audian/internal/ratelimit"
 	"github.com/audian/audian/internal/server"
@@ -41,6 +42,8 @@ type Main struct {
 	Store  identity.Store
 	Tokens *token.Service
 	API    *crossbar.API
+	// Door is the one credential check of every face (internal/login).
+	Door   *login.Door
 	Feed   *server.Feed
 	Server *server.Server
 	// Bootstrapped holds the credentials when Open bootstrapped the database.
@@ -82,6 +85,12 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	var feed *server.Feed
 	m.guard = ratelimit.NewGuard(m.Store, nil)
+	m.Door = login.New(login.Config{
+		HashConcurrency:      cfg.LoginHashConcurrency,
+		HashWait:             cfg.LoginHashWait,
+		KeyRotation:          time.Duration(cfg.KeyRotationDays) * 24 * time.Hour,
+		KeyRotationMandatory: cfg.KeyRotationMandatory,
+	}, login.Deps{Store: m.Store, Hasher: hasher, Sealer: sealer, Guard: m.guard, Logger: m.Logger, Now: m.Now})
 	m.API = crossbar.New(crossbar.Config{
 		Version:              Version,
 		Node:                 node,
@@ -101,7 +110,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Sealer:  sealer,
 		Hasher:  hasher,
 		Limiter: m.limiter(),
-		Guard:   m.guard,
+		Door:    m.Door,
 		Sync:    func(ctx context.Context) error { return feed.Sync(ctx) },
 		Logger:  m.Logger,
 		Now:     m.Now,

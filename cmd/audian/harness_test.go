@@ -302,6 +302,9 @@ func (n *node) do(method, path, token string, body any, headers ...string) *resp
 			n.secrets.add(k)
 		}
 	}
+	if carriesCredential(r) && !noStore(res.Header) {
+		n.t.Errorf("%s %s: a reply with a token or a secret has Cache-Control %q, want no-store", method, path, res.Header.Get("Cache-Control"))
+	}
 	return r
 }
 
@@ -338,4 +341,30 @@ func itoa(n int) string {
 // adminClaims are the claims of an API-key token of account.
 func adminClaims(account string) identity.Claims {
 	return identity.Claims{AccountID: account, Method: identity.MethodAPIAuth, PrivLevel: identity.RoleAdmin}
+}
+
+// carriesCredential reports whether a reply holds a token or a secret.
+func carriesCredential(r *response) bool {
+	if tok, _ := r.body["auth_token"].(string); tok != "" {
+		return true
+	}
+	d := r.data()
+	for _, k := range []string{"api_key", "access_token"} {
+		if v, _ := d[k].(string); v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// noStore reports whether h forbids caching the reply.
+func noStore(h http.Header) bool {
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-store") {
+				return true
+			}
+		}
+	}
+	return false
 }

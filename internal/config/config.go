@@ -48,6 +48,11 @@ type Config struct {
 	// MetricsListen is the address of /metrics and /debug/pprof/, apart
 	// from the public port; "" serves neither.
 	MetricsListen string `toml:"metrics_listen"`
+	// LoginHashConcurrency bounds the password hashes computed at once (0:
+	// the number of CPUs); LoginHashWait is how long a login waits for one
+	// before a 429.
+	LoginHashConcurrency int           `toml:"login_hash_concurrency"`
+	LoginHashWait        time.Duration `toml:"login_hash_wait"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
@@ -68,6 +73,7 @@ func Default() Config {
 		AuditRetention:  365 * 24 * time.Hour,
 		KeyRotationDays: 90,
 		MetricsListen:   "127.0.0.1:9443",
+		LoginHashWait:   2 * time.Second,
 	}
 }
 
@@ -131,6 +137,12 @@ var settings = []setting{
 	}},
 	{"metrics-listen", "address of /metrics and /debug/pprof/ (plain HTTP, keep it private); empty or off turns both off", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, u)
+	}},
+	{"login-hash-concurrency", "password hashes (argon2id, 19 MiB each) computed at once; 0 means the number of CPUs", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.IntVar(&c.LoginHashConcurrency, "login-hash-concurrency", c.LoginHashConcurrency, u)
+	}},
+	{"login-hash-wait", "how long a login waits for a hashing slot before it is refused with 429", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.LoginHashWait, "login-hash-wait", c.LoginHashWait, u)
 	}},
 }
 
@@ -266,6 +278,12 @@ func (c *Config) Validate() error {
 	}
 	if c.SigningKeyRotation != 0 && c.SigningKeyRotation < time.Hour {
 		errs = append(errs, errors.New("signing-key-rotation must be 0 (off) or at least 1h"))
+	}
+	if c.LoginHashConcurrency < 0 || c.LoginHashConcurrency > 1024 {
+		errs = append(errs, errors.New("login-hash-concurrency must be within 0..1024"))
+	}
+	if c.LoginHashWait < 10*time.Millisecond || c.LoginHashWait > time.Minute {
+		errs = append(errs, errors.New("login-hash-wait must be within 10ms..1m"))
 	}
 	return errors.Join(errs...)
 }

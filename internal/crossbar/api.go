@@ -78,8 +78,8 @@ type Deps struct {
 	Sealer  Sealer
 	Hasher  PasswordHasher
 	Limiter Limiter
-	// Guard slows down credential guessing (guard.go); nil turns it off.
-	Guard Guard
+	// Door checks every credential (door.go).
+	Door LoginDoor
 	// Notifier delivers password reset tokens; nil means LogNotifier.
 	Notifier Notifier
 	// Sync brings this process up to date with the change feed. Handlers
@@ -104,7 +104,7 @@ type API struct {
 	accounts *feedCache[*cachedAccount]
 	// restrictions caches token restrictions per account (restrictions.go).
 	restrictions *feedCache[restrictions]
-	guard        Guard
+	door         LoginDoor
 	limits       *limitCache
 	// notifier and recoveries serve password recovery (recovery.go).
 	notifier   Notifier
@@ -150,7 +150,7 @@ func New(cfg Config, d Deps) *API {
 		limiter: d.Limiter, sync: d.Sync, log: d.Logger, now: d.Now,
 		accounts:     newAccountCache(d.Store, 100_000),
 		restrictions: newRestrictionCache(d.Store, 100_000),
-		guard:        d.Guard, limits: newLimitCache(d.Store, d.Logger),
+		door:         d.Door, limits: newLimitCache(d.Store, d.Logger),
 		notifier: d.Notifier, recoveries: newRecoveries(64),
 		keyUses: newKeyUses(),
 	}

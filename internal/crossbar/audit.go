@@ -86,15 +86,6 @@ func (a *API) audit(c *call) {
 	c.ctx = identity.WithAudit(c.ctx, auditEntry(c, auditAction(c.r)))
 }
 
-// auditEvent appends an entry for an event that writes nothing else (a
-// login, a failed attempt). The log must not fail the request it
-// records, so a failure to write it is logged instead.
-func (a *API) auditEvent(c *call, e identity.AuditEntry) {
-	if err := a.store.AppendAudit(identity.WithoutAudit(c.ctx), e); err != nil {
-		a.log.ErrorContext(c.ctx, "writing the audit log failed", "request_id", c.info.ID, "action", e.Action, "error", err.Error())
-	}
-}
-
 // listAudit lists the account's audit log (GET
 // /v2/accounts/{id}/audit), oldest first, filtered by actor, action, and
 // created_from and created_to in Gregorian seconds as every Crossbar list

@@ -4,12 +4,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/identity"
 )
 
-// apiAuth exchanges an API key for an auth token (PUT /v2/api_auth).
-func (a *API) apiAuth(c *call) (_ *reply, err error) {
+// apiAuth exchanges an API key for an auth token (PUT /v2/api_auth):
+// parse, the login door, a token, the reply.
+func (a *API) apiAuth(c *call) (*reply, error) {
 	data, err := a.readData(c)
 	if err != nil {
 		return nil, err
@@ -22,48 +22,19 @@ func (a *API) apiAuth(c *call) (_ *reply, err error) {
 	case !isString:
 		return nil, identity.Invalid("api_key", "type", "Value did not match type(s): string")
 	}
-	ident := keyIdentity(credential.KeyPrefix(secret))
-	if err := a.loginCheck(c, ident); err != nil {
-		return nil, err
-	}
-	var key *identity.APIKey
-	defer func() { a.apiAuthDone(c, ident, key, err) }()
-	if !wellFormedKey(secret) {
-		return nil, identity.ErrUnauthorized
-	}
-	// Every failure below is the same 401: the reply must not say whether
-	// a key exists, was revoked, or belongs to a disabled account.
-	key, err = a.store.APIKeyByHash(c.ctx, credential.HashKey(secret))
-	if identity.ErrorCode(err) == identity.ENotFound {
-		return nil, identity.ErrUnauthorized
-	} else if err != nil {
-		return nil, err
-	}
-	if !key.Live(c.now) {
-		return nil, identity.ErrUnauthorized
-	}
-	acct, err := a.accounts.get(c.ctx, key.AccountID)
-	if err != nil {
-		if identity.ErrorCode(err) == identity.ENotFound {
-			return nil, identity.ErrUnauthorized
-		}
-		return nil, err
-	}
-	if !acct.acct.Enabled {
-		return nil, identity.ErrUnauthorized
-	}
-	c.info.AccountID = acct.acct.ID
-	claims, lifetime, err := a.keyLogin(c, key, acct.acct)
+	in, err := a.door.APIKey(c.ctx, a.attempt(c, "api_auth"), secret)
 	if err != nil {
 		return nil, err
 	}
+	c.info.AccountID = in.Account.ID
+	claims, lifetime := a.keyClaims(c, in)
 	token, _, err := a.tokens.Issue(claims, lifetime)
 	if err != nil {
 		return nil, err
 	}
 	return &reply{
 		status:    http.StatusCreated,
-		data:      loginData(acct.acct, ""),
+		data:      loginData(in.Account, ""),
 		revision:  "automatic",
 		authToken: token,
 	}, nil

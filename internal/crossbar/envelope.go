@@ -19,6 +19,10 @@ type reply struct {
 	// authToken replaces the presented token in the envelope (auth endpoints
 	// return the token they just issued).
 	authToken string
+	// secret marks a reply whose data holds a secret (an API key shown
+	// once, the account key read back): like every reply that carries a
+	// token, it must not be stored by any cache.
+	secret bool
 	// list replies
 	list     bool
 	pageSize int

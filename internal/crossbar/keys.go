@@ -18,7 +18,7 @@ func (a *API) getAccountKey(c *call) (*reply, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &reply{data: map[string]string{"api_key": secret}}, nil
+		return &reply{data: map[string]string{"api_key": secret}, secret: true}, nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func (a *API) getAccountKey(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &reply{data: map[string]string{"api_key": string(secret)}}, nil
+	return &reply{data: map[string]string{"api_key": string(secret)}, secret: true}, nil
 }
 
 // newAccountKey replaces the account key (PUT /v2/accounts/{id}/api_key).
@@ -36,7 +36,7 @@ func (a *API) newAccountKey(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &reply{status: http.StatusCreated, data: map[string]string{"api_key": secret}}, nil
+	return &reply{status: http.StatusCreated, data: map[string]string{"api_key": secret}, secret: true}, nil
 }
 
 func (a *API) replaceAccountKey(c *call) (string, error) {

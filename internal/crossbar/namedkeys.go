@@ -13,6 +13,7 @@ import (
 
 	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/login"
 )
 
 // Named API keys (spec §7), the portal's "Settings -> API Keys":
@@ -48,11 +49,6 @@ const (
 )
 
 var (
-	// errKeyOverdue refuses a key past the rotation policy when rotation
-	// is mandatory. It says why, to the holder of a valid secret only.
-	errKeyOverdue = &identity.Error{Code: identity.EUnauthorized, Message: "api key rotation overdue"}
-	// errKeyAddress refuses a key used from outside its allowed_cidrs.
-	errKeyAddress = &identity.Error{Code: identity.EUnauthorized, Message: "api key not allowed from this address"}
 	// errScopeExceeds refuses to create a key or token that could do
 	// more than its creator.
 	errScopeExceeds = &identity.Error{Code: identity.EForbidden, Message: "requested scopes exceed the caller's"}
@@ -112,6 +108,7 @@ func (a *API) createNamedKey(c *call) (*reply, error) {
 	d["api_key"] = secret
 	return &reply{
 		status:   http.StatusCreated,
+		secret:   true,
 		data:     d,
 		revision: k.Revision,
 		location: "/v2/accounts/" + k.AccountID + "/api_keys/" + k.ID,
@@ -298,6 +295,7 @@ func (a *API) rotateNamedKey(c *call) (*reply, error) {
 	}
 	return &reply{
 		status:   http.StatusCreated,
+		secret:   true,
 		data:     d,
 		revision: k.Revision,
 		location: "/v2/accounts/" + k.AccountID + "/api_keys/" + k.ID,
@@ -490,10 +488,10 @@ func stringList(raw any) ([]string, bool) {
 	return out, true
 }
 
-// keyLogin applies the rules of a key beyond Live before api_auth issues a
-// token for it, and returns the token's claims and lifetime. Every refusal
-// is a 401. It records the use, in memory.
-func (a *API) keyLogin(c *call, key *identity.APIKey, acct *identity.Account) (identity.Claims, time.Duration, error) {
+// keyClaims are the claims and lifetime of a token for a key login: a
+// named key's scopes and address binding, and the user it acts as.
+func (a *API) keyClaims(c *call, in login.KeyLogin) (identity.Claims, time.Duration) {
+	key := in.Key
 	claims := identity.Claims{
 		AccountID: key.AccountID,
 		Method:    identity.MethodAPIAuth,
@@ -504,20 +502,8 @@ func (a *API) keyLogin(c *call, key *identity.APIKey, acct *identity.Account) (i
 	lifetime := a.cfg.TokenLifetime
 	if key.Kind == identity.KeyKindNamed {
 		claims.CIDRs = key.AllowedCIDRs
-		if len(key.AllowedCIDRs) > 0 && !addressAllowed(c.info.ClientIP, key.AllowedCIDRs) {
-			return claims, 0, errKeyAddress
-		}
-		if a.cfg.KeyRotationMandatory && key.RotationDue(c.now, a.cfg.KeyRotation) {
-			return claims, 0, errKeyOverdue
-		}
-		owner, err := a.keyCreator(c.ctx, key, acct)
-		if err != nil {
-			return claims, 0, err
-		}
-		if owner != nil && owner.PrivLevel != identity.RoleAdmin {
-			// A plain user's key acts as that user, so that it can do
-			// no more than the user and dies with the user's tokens.
-			claims.PrivLevel, claims.OwnerID = identity.RoleUser, owner.ID
+		if in.Owner != nil {
+			claims.PrivLevel, claims.OwnerID = identity.RoleUser, in.Owner.ID
 		}
 		// A token must not outlive its key by more than the shortest
 		// lifetime the token service issues.
@@ -528,65 +514,7 @@ func (a *API) keyLogin(c *call, key *identity.APIKey, acct *identity.Account) (i
 		}
 	}
 	a.keyUses.add(identity.KeyUse{KeyID: key.ID, At: c.now, IP: c.info.ClientIP})
-	return claims, lifetime, nil
-}
-
-// keyCreator returns the user who created a named key, looked for in the
-// key's account and then its ancestors (an admin above may have created
-// it), or nil for a key no user created. A creator that is gone or
-// disabled makes the key refuse.
-func (a *API) keyCreator(ctx context.Context, key *identity.APIKey, acct *identity.Account) (*identity.User, error) {
-	if key.CreatedBy == "" {
-		return nil, nil
-	}
-	where := append([]string{key.AccountID}, acct.Tree...)
-	slices.Reverse(where[1:]) // nearest ancestor first
-	for _, id := range where {
-		u, err := a.store.User(ctx, id, key.CreatedBy)
-		if identity.ErrorCode(err) == identity.ENotFound {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		if !u.Enabled {
-			return nil, identity.ErrUnauthorized
-		}
-		return u, nil
-	}
-	return nil, identity.ErrUnauthorized
-}
-
-// addressAllowed reports whether ip lies in one of cidrs.
-func addressAllowed(ip string, cidrs []string) bool {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, s := range cidrs {
-		if p, err := netip.ParsePrefix(s); err == nil && p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
-
-// wellFormedKey reports whether secret could be an API key at all: a named
-// key with a matching checksum, or Kazoo's 64 lowercase hex digits. Others
-// are refused without a lookup, so that typos and junk cost nothing.
-func wellFormedKey(secret string) bool {
-	if credential.CheckNamedKey(secret) {
-		return true
-	}
-	if len(secret) != 64 {
-		return false
-	}
-	for i := 0; i < len(secret); i++ {
-		if c := secret[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return claims, lifetime
 }
 
 // createAccessToken mints a short-lived token that can do no more than
@@ -637,6 +565,7 @@ func (a *API) createAccessToken(c *call) (*reply, error) {
 	}
 	return &reply{
 		status: http.StatusCreated,
+		secret: true,
 		data: map[string]any{
 			"access_token": token,
 			"token_type":   "Bearer",

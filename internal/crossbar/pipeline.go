@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/login"
 )
 
 // handler serves one endpoint once the pipeline has authenticated and
@@ -133,7 +134,7 @@ func (a *API) authenticate(ctx context.Context, raw, accountHeader, clientIP str
 	if accountHeader != "" && accountHeader != claims.AccountID {
 		return identity.ErrUnauthorized
 	}
-	if len(claims.CIDRs) > 0 && !addressAllowed(clientIP, claims.CIDRs) {
+	if len(claims.CIDRs) > 0 && !login.AddressAllowed(clientIP, claims.CIDRs) {
 		// A key bound to addresses binds its tokens too: a token copied off
 		// an allowed host is useless elsewhere.
 		return errTokenAddress
@@ -227,9 +228,8 @@ func (a *API) rateLimit(c *call, pathAccount string) error {
 	c.tokens = tokensInfo{Consumed: l.Cost, Remaining: remaining}
 	c.limited = true
 	if !ok {
-		setRetryAfter(c, retry)
 		c.tokens.Consumed = 0
-		return &identity.Error{Code: identity.ETooManyRequests, Message: "too many requests"}
+		return &identity.Error{Code: identity.ETooManyRequests, Message: "too many requests", RetryAfter: retry}
 	}
 	return nil
 }
@@ -297,6 +297,12 @@ func (a *API) respond(c *call, rep *reply) {
 		}
 		env.StartKey, env.NextStartKey = rep.startKey, rep.nextKey
 	}
+	if env.AuthToken != "" || rep.secret {
+		// Every reply that carries a token or a secret, and only those,
+		// forbids caching: a shared or browser cache must never hold a
+		// credential (RFC 9111 §5.2.2.5; RFC 6749 §5.1).
+		c.w.Header()["Cache-Control"] = noStore
+	}
 	if rep.location != "" {
 		c.w.Header().Set("Location", rep.location)
 	}
@@ -309,6 +315,10 @@ func (a *API) respond(c *call, rep *reply) {
 	}
 	writeJSON(c.w, code, &env)
 }
+
+// noStore is the Cache-Control value of replies with credentials; len ==
+// cap, so a handler appending to it gets a copy.
+var noStore = []string{"no-store"}
 
 // fail writes err as a Crossbar error reply. It is the only place that
 // turns an error into a status; unexpected errors are logged with the
@@ -327,6 +337,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
 	if info == nil {
 		info = &RequestInfo{ID: newRequestID()}
 		w.Header().Set("X-Request-ID", info.ID)
+	}
+	if wait := identity.ErrorRetryAfter(err); wait > 0 && (code == identity.ETooManyRequests || code == identity.EUnavailable) {
+		// Whole seconds, at least 1: a client told 0 would retry at once.
+		secs := (wait + time.Second - 1) / time.Second
+		w.Header().Set("Retry-After", strconv.Itoa(max(int(secs), 1)))
 	}
 	if code == identity.EInternal || code == identity.EUnavailable {
 		a.log.ErrorContext(r.Context(), "request failed", "request_id", info.ID, "error", err.Error())

@@ -154,7 +154,7 @@ func (a *API) requestRecovery(c *call) (*reply, error) {
 // runRecovery creates a reset for the user req names, if that user exists and
 // may log in, and hands its token to the Notifier.
 func (a *API) runRecovery(ctx context.Context, req recoveryRequest) error {
-	accounts, err := a.loginAccounts(ctx, req.where)
+	accounts, err := a.door.FindAccounts(ctx, req.where.name, req.where.realm)
 	if err != nil {
 		return err
 	}

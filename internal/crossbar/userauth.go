@@ -1,7 +1,6 @@
 package crossbar
 
 import (
-	"context"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -9,13 +8,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/login"
 )
 
 // Credential methods of user_auth. methodPassword is audian's own: the
 // client sent the password itself rather than a Kazoo digest of it.
 const (
-	methodMD5      = "md5"
-	methodSHA      = "sha"
+	methodMD5      = login.MethodMD5
+	methodSHA      = login.MethodSHA
 	methodPassword = "password"
 )
 
@@ -122,7 +122,7 @@ func parseUserAuth(data map[string]any) (userAuthRequest, error) {
 
 // userAuth logs a user in with Kazoo's md5/sha digest of
 // lower(username):password, or with the password itself (PUT
-// /v2/user_auth).
+// /v2/user_auth): parse, the login door, a token, the reply.
 func (a *API) userAuth(c *call) (*reply, error) {
 	data, err := a.readData(c)
 	if err != nil {
@@ -132,101 +132,29 @@ func (a *API) userAuth(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	ident := userAuthIdentity(req)
-	if err := a.loginCheck(c, ident); err != nil {
-		return nil, err
-	}
-	u, acct, err := a.checkLogin(c.ctx, req)
-	if err != nil {
-		a.userAuthFailed(c, ident, req, err)
-		return nil, err
-	}
-	c.info.AccountID = acct.ID
-	rep, err := a.userLogin(c, acct, u, http.StatusCreated)
-	if err == nil {
-		a.loginSucceeded(c, ident, identity.AuditEntry{Action: "user_auth", AccountID: acct.ID, ActorKind: identity.AuditActorUser, Actor: u.ID})
-	}
-	return rep, err
-}
-
-// checkLogin finds the user req names and checks its credentials. Every
-// failure is the same identity.ErrUnauthorized, and every request
-// evaluates argon2id exactly once whatever the outcome (a Verify against
-// the user's hash, or a Burn when there is no user to verify), so that
-// neither the reply nor its timing tells an unknown account or user from
-// a wrong password, a disabled user or a disabled account. Disabled users
-// and accounts are verified like any other and refused afterwards for the
-// same reason.
-//
-// Only when account names are not unique, and several accounts of one
-// name each hold a user that matches the lookup, is more than one hash
-// verified: each candidate is tried, as Kazoo does, until one matches.
-func (a *API) checkLogin(ctx context.Context, req userAuthRequest) (*identity.User, *identity.Account, error) {
-	accounts, err := a.loginAccounts(ctx, req.where)
-	if err != nil {
-		return nil, nil, err
-	}
-	verified := false
-	for _, acct := range accounts {
-		u, phc, err := a.loginCandidate(ctx, acct.ID, req)
-		if identity.ErrorCode(err) == identity.ENotFound || (err == nil && phc == "") {
-			continue
-		} else if err != nil {
-			return nil, nil, err
-		}
-		verified = true
-		if !a.hasher.Verify(phc, req.secret) {
-			continue
-		}
-		if !u.Enabled || !acct.Enabled {
-			return nil, nil, identity.ErrUnauthorized
-		}
-		return u, acct, nil
-	}
-	if !verified {
-		a.hasher.Burn(req.secret)
-	}
-	return nil, nil, identity.ErrUnauthorized
-}
-
-// loginAccounts resolves what the client said about its account as Kazoo's
-// find_account does: the phone number first (audian has no numbers, so it
-// never matches), then the realm, then the normalized name. Nothing found
-// is an empty list, not an error.
-func (a *API) loginAccounts(ctx context.Context, h accountHint) ([]*identity.Account, error) {
-	if h.realm != "" {
-		acct, err := a.store.AccountByRealm(ctx, h.realm)
-		if err == nil {
-			return []*identity.Account{acct}, nil
-		}
-		if identity.ErrorCode(err) != identity.ENotFound {
-			return nil, err
-		}
-	}
-	if h.name == "" {
-		return nil, nil
-	}
-	return a.store.AccountsByName(ctx, h.name)
-}
-
-// loginCandidate returns the user of accountID that req's lookup finds,
-// with the hash req.secret must match.
-func (a *API) loginCandidate(ctx context.Context, accountID string, req userAuthRequest) (*identity.User, string, error) {
+	at := a.attempt(c, "user_auth")
+	var in login.UserLogin
 	if req.method == methodPassword {
-		u, err := a.store.UserByUsername(ctx, accountID, req.username)
-		if err != nil {
-			return nil, "", err
-		}
-		return u, u.Credentials.Password, nil
+		in, err = a.door.Password(c.ctx, at, login.PasswordLogin{
+			AccountName: req.where.name, Realm: req.where.realm, Phone: req.where.phone,
+			Username: req.username, Password: req.secret,
+		})
+	} else {
+		in, err = a.door.Digest(c.ctx, at, login.DigestLogin{
+			Method: req.method, Digest: req.secret,
+			AccountName: req.where.name, Realm: req.where.realm, Phone: req.where.phone,
+		})
 	}
-	u, err := a.store.UserByCredentialLookup(ctx, accountID, req.method, a.sealer.Lookup(req.method, []byte(req.secret)))
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if req.method == methodSHA {
-		return u, u.Credentials.SHA1Hash, nil
-	}
-	return u, u.Credentials.MD5Hash, nil
+	c.info.AccountID = in.Account.ID
+	return a.userLogin(c, in.Account, in.User, http.StatusCreated)
+}
+
+// attempt describes the call to the login door.
+func (a *API) attempt(c *call, face string) login.Attempt {
+	return login.Attempt{ClientIP: c.info.ClientIP, UserAgent: c.r.UserAgent(), RequestID: c.info.ID, Face: face}
 }
 
 // userLogin issues a user token and answers with Kazoo's login data.

@@ -3,6 +3,7 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error. Each code maps to exactly one HTTP status in the
@@ -31,6 +32,10 @@ type Error struct {
 	Message string     // public detail, e.g. "token expired"; never a secret
 	Fields  Violations // per-field validation failures (EInvalid)
 	Err     error      // private cause; never shown to a client
+	// RetryAfter, when positive, is how long the client should wait
+	// before trying again (ETooManyRequests, EUnavailable); crossbar
+	// sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -71,6 +76,16 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return ""
+}
+
+// ErrorRetryAfter returns the RetryAfter of the first *Error in err's
+// chain, or 0.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // Sentinel errors the Store contract names. Compare with errors.Is or

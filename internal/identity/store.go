@@ -62,6 +62,7 @@ type Store interface {
 	LimitStore            // limits.go: rate limit overrides, shared buckets, failure counters
 	TokenRestrictionStore // restrictions.go: per-account token restrictions
 	KeyUseStore           // namedkeys.go: batched last-use stamps of API keys
+	WebSessionStore       // websession.go: the portal's server-side sessions
 
 	// Bootstrap creates the first account (a system account), its admin
 	// user and its account API key in one transaction. It returns

@@ -125,7 +125,7 @@ func New(opts Options) (*Server, error) {
 			}
 			return nil, err
 		}
-		s.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		s.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: aeadSuites, Certificates: []tls.Certificate{cert}}
 	}
 	return s, nil
 }
@@ -153,6 +153,19 @@ func (s *Server) MetricsAddr() net.Addr {
 		return nil
 	}
 	return s.opsLn.Addr()
+}
+
+// aeadSuites are the TLS 1.2 suites audian offers: forward-secret AEAD
+// only. Go's defaults still include ECDHE with AES-CBC and HMAC-SHA1,
+// whose MAC-then-encrypt construction is the source of the Lucky13 family
+// of padding oracles. TLS 1.3 suites are not configurable and all AEAD.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
 // Handler is the whole middleware chain, for in-process benchmarks.

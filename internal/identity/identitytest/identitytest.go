@@ -68,6 +68,7 @@ func TestStore(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"Limits", limitTests},
 		{"TokenRestrictions", tokenRestrictionTests},
 		{"KeyUse", keyUseTests},
+		{"WebSession", webSessionTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
