@@ -63,6 +63,7 @@ type Store interface {
 	TokenRestrictionStore // restrictions.go: per-account token restrictions
 	KeyUseStore           // namedkeys.go: batched last-use stamps of API keys
 	WebSessionStore       // websession.go: the portal's server-side sessions
+	TreeStore             // tree.go: children with their subtree sizes
 
 	// Bootstrap creates the first account (a system account), its admin
 	// user and its account API key in one transaction. It returns

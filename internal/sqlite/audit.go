@@ -78,44 +78,59 @@ func (db *DB) AppendAudit(ctx context.Context, e identity.AuditEntry) (err error
 	})
 }
 
-// Audit lists accountID's entries matching f in seq order.
-func (db *DB) Audit(ctx context.Context, accountID string, f identity.AuditFilter, p identity.Page) (_ []identity.AuditEntry, _ string, err error) {
-	defer wrap(&err, "sqlite.Audit")
-	q := `SELECT seq, created, account_id, actor_kind, actor, action, outcome, target_kind, target_id,
-		reason, client_ip, user_agent, request_id FROM audit_log WHERE `
-	args := []any{accountID}
-	if f.Unattributed {
-		q += `account_id IN (?, '')`
-	} else {
-		q += `account_id = ?`
-	}
+// auditCols are the columns Audit reads.
+const auditCols = `seq, created, account_id, actor_kind, actor, action, outcome, target_kind, target_id,
+	reason, client_ip, user_agent, request_id`
+
+// auditQuery returns the query and arguments of one page of Audit. Every
+// form reads audit_log_account in seq order from the cursor on and stops
+// at the page. The unattributed entries are a second range of the same
+// index, merged in seq order (UNION ALL), rather than account_id IN (?,
+// ”), which SQLite answers by sorting every entry of the account.
+func auditQuery(accountID string, f identity.AuditFilter, p identity.Page) (string, []any, error) {
+	var cond string
+	var args []any
 	if p.After != "" {
 		after, err := strconv.ParseInt(p.After, 10, 64)
 		if err != nil {
-			return nil, "", identity.Invalid("start_key", "type", "Value is not a valid start key")
+			return "", nil, identity.Invalid("start_key", "type", "Value is not a valid start key")
 		}
-		q += ` AND seq > ?`
+		cond += ` AND seq > ?`
 		args = append(args, after)
 	}
 	if !f.From.IsZero() {
-		q += ` AND created >= ?`
+		cond += ` AND created >= ?`
 		args = append(args, ms(f.From))
 	}
 	if !f.To.IsZero() {
-		q += ` AND created <= ?`
+		cond += ` AND created <= ?`
 		args = append(args, ms(f.To))
 	}
 	if f.Actor != "" {
-		q += ` AND actor = ?`
+		cond += ` AND actor = ?`
 		args = append(args, f.Actor)
 	}
 	if f.Action != "" {
-		q += ` AND action = ?`
+		cond += ` AND action = ?`
 		args = append(args, f.Action)
 	}
-	q += ` ORDER BY seq LIMIT ?`
-	args = append(args, p.Limit()+1)
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	q := `SELECT ` + auditCols + ` FROM audit_log WHERE account_id = ?` + cond
+	all := append([]any{accountID}, args...)
+	if f.Unattributed {
+		q += ` UNION ALL SELECT ` + auditCols + ` FROM audit_log WHERE account_id = ''` + cond
+		all = append(all, args...)
+	}
+	return q + ` ORDER BY seq LIMIT ?`, append(all, p.Limit()+1), nil
+}
+
+// Audit lists accountID's entries matching f in seq order.
+func (db *DB) Audit(ctx context.Context, accountID string, f identity.AuditFilter, p identity.Page) (_ []identity.AuditEntry, _ string, err error) {
+	defer wrap(&err, "sqlite.Audit")
+	q, args, err := auditQuery(accountID, f, p)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -138,17 +153,31 @@ func (db *DB) Audit(ctx context.Context, accountID string, f identity.AuditFilte
 	return items, next, nil
 }
 
-// PruneAudit deletes the entries recorded before before.
+// pruneBatch is how many audit entries one retention transaction deletes.
+// Each batch holds the only write connection for a few milliseconds, so
+// logins and other writes interleave with a prune of millions of rows
+// instead of waiting for it.
+const pruneBatch = 2000
+
+// PruneAudit deletes the entries recorded before before, oldest first, in
+// transactions of pruneBatch entries found through audit_log_created.
 func (db *DB) PruneAudit(ctx context.Context, before time.Time) (_ int, err error) {
 	defer wrap(&err, "sqlite.PruneAudit")
-	var n int64
-	err = inTx(ctx, db.write, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE created < ?`, ms(before))
-		if err != nil {
+	total := 0
+	for {
+		var n int64
+		err := inTx(ctx, db.write, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE seq IN
+				(SELECT seq FROM audit_log WHERE created < ? ORDER BY created LIMIT ?)`, ms(before), pruneBatch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
 			return err
+		})
+		total += int(n)
+		if err != nil || n < pruneBatch {
+			return total, err
 		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return int(n), err
+	}
 }

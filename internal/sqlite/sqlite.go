@@ -36,8 +36,9 @@ var _ identity.Store = (*DB)(nil)
 
 // DB is an identity.Store backed by one SQLite database file.
 type DB struct {
-	write *sql.DB // one connection; every write transaction is BEGIN IMMEDIATE
-	read  *sql.DB // query-only connections
+	write *sql.DB    // one connection; every write transaction is BEGIN IMMEDIATE
+	read  *sql.DB    // query-only connections
+	stmts *stmtCache // prepared statements of read
 	now   func() time.Time
 }
 
@@ -90,6 +91,7 @@ func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 		db.write.Close()
 		return nil, err
 	}
+	db.stmts = newStmtCache(db.read)
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
@@ -102,6 +104,9 @@ func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

@@ -69,6 +69,7 @@ func TestStore(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"TokenRestrictions", tokenRestrictionTests},
 		{"KeyUse", keyUseTests},
 		{"WebSession", webSessionTests},
+		{"Tree", treeTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

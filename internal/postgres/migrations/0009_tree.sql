@@ -1,0 +1,24 @@
+-- 0009_tree: the ancestry of every account as rows (ancestor_id, id), one
+-- per ancestor. The descendants of an account are then one range of the
+-- primary key, already in id order, so a page of them reads only that
+-- page; their number is a count over the same range, from the index alone.
+-- Accounts never move, so a row is written once, with its account.
+
+CREATE TABLE account_tree (
+	ancestor_id text NOT NULL,
+	id          text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	PRIMARY KEY (ancestor_id, id)
+);
+-- For the cascade when an account is deleted.
+CREATE INDEX account_tree_id_idx ON account_tree (id);
+
+INSERT INTO account_tree (ancestor_id, id)
+WITH RECURSIVE up (id, ancestor) AS (
+	SELECT id, parent_id FROM accounts WHERE parent_id IS NOT NULL
+	UNION ALL
+	SELECT up.id, a.parent_id FROM up JOIN accounts a ON a.id = up.ancestor WHERE a.parent_id IS NOT NULL
+)
+SELECT ancestor, id FROM up;
+
+-- Descendants no longer match path prefixes.
+DROP INDEX accounts_path_idx;
