@@ -59,23 +59,21 @@ func (db *DB) auditedTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	})
 }
 
-func insertAudit(ctx context.Context, tx *sql.Tx, now time.Time, e identity.AuditEntry) error {
+const insertAuditSQL = `INSERT INTO audit_log (created, account_id, actor_kind, actor, action, outcome,
+	target_kind, target_id, reason, client_ip, user_agent, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// auditArgs are the arguments of insertAuditSQL for e, recorded at now.
+func auditArgs(now time.Time, e identity.AuditEntry) []any {
 	if e.Outcome == "" {
 		e.Outcome = identity.AuditSuccess
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (created, account_id, actor_kind, actor, action, outcome,
-		target_kind, target_id, reason, client_ip, user_agent, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ms(now), e.AccountID, e.ActorKind, e.Actor, e.Action, e.Outcome,
-		e.TargetKind, e.TargetID, e.Reason, e.ClientIP, e.UserAgent, e.RequestID)
-	return err
+	return []any{ms(now), e.AccountID, e.ActorKind, e.Actor, e.Action, e.Outcome,
+		e.TargetKind, e.TargetID, e.Reason, e.ClientIP, e.UserAgent, e.RequestID}
 }
 
-// AppendAudit appends e in a transaction of its own.
-func (db *DB) AppendAudit(ctx context.Context, e identity.AuditEntry) (err error) {
-	defer wrap(&err, "sqlite.AppendAudit")
-	return inTx(ctx, db.write, func(tx *sql.Tx) error {
-		return insertAudit(ctx, tx, db.clock(), e)
-	})
+func insertAudit(ctx context.Context, tx *sql.Tx, now time.Time, e identity.AuditEntry) error {
+	_, err := tx.ExecContext(ctx, insertAuditSQL, auditArgs(now, e)...)
+	return err
 }
 
 // auditCols are the columns Audit reads.

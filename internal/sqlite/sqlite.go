@@ -24,6 +24,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -39,6 +41,13 @@ type DB struct {
 	write *sql.DB    // one connection; every write transaction is BEGIN IMMEDIATE
 	read  *sql.DB    // query-only connections
 	stmts *stmtCache // prepared statements of read
+
+	// AppendAudit's group commit (groupcommit.go); auditQueue is nil once
+	// the store is closed.
+	auditMu      sync.RWMutex
+	auditQueue   chan auditAppend
+	auditStopped chan struct{}
+	auditCommits atomic.Int64 // group commits so far, for tests
 	now   func() time.Time
 }
 
@@ -99,11 +108,13 @@ func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 		db.Close()
 		return nil, err
 	}
+	db.startAuditCommitter()
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopAuditCommitter()
 	if db.stmts != nil {
 		db.stmts.close()
 	}
