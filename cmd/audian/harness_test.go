@@ -159,6 +159,12 @@ func (s *secrets) add(v string) {
 // test may share a database (and the secrets list).
 func startNode(t *testing.T, dataDir, dsn string, sec *secrets, edit ...func(*config.Config)) *node {
 	t.Helper()
+	return startNodeHasher(t, dataDir, dsn, sec, cheapHasher, edit...)
+}
+
+// startNodeHasher is startNode with the given password hasher parameters.
+func startNodeHasher(t *testing.T, dataDir, dsn string, sec *secrets, hasher credential.PasswordHasher, edit ...func(*config.Config)) *node {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Listen = "127.0.0.1:0"
@@ -170,7 +176,7 @@ func startNode(t *testing.T, dataDir, dsn string, sec *secrets, edit ...func(*co
 		e(&cfg)
 	}
 	n := &node{t: t, logs: &syncBuffer{}, stdout: &syncBuffer{}, clock: &clock{}, secrets: sec}
-	n.hasher = &countingHasher{PasswordHasher: cheapHasher}
+	n.hasher = &countingHasher{PasswordHasher: hasher}
 	n.m = &Main{Config: cfg, Stdout: n.stdout, Stderr: n.logs, Hasher: n.hasher, Now: n.clock.Now}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := n.m.Open(ctx); err != nil {

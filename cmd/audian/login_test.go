@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -130,6 +132,36 @@ func TestLoginHalfClosed(t *testing.T) {
 		}
 		if r := n.halfClosed("PUT", "/v2/api_auth", map[string]any{"data": map[string]any{"api_key": key}}, "X-Forwarded-For", "203.0.113.78"); r.status != http.StatusCreated {
 			t.Errorf("the right key over a half-closed connection: %d %v", r.status, r.body)
+		}
+	})
+}
+
+// TestRateLimitRandomAccounts: a client cannot escape its bucket by
+// naming a different, unchecked {account_id} in every request: 300
+// requests with random account ids from one address meet 429s, and so
+// does an IPv6 client rotating through the addresses of its /64.
+func TestRateLimitRandomAccounts(t *testing.T) {
+	forEachBackendWith(t, behindProxy, func(t *testing.T, n *node) {
+		token := n.login(n.m.Bootstrapped.APIKey.Reveal())
+		for _, tt := range []struct {
+			name string
+			ip   func(i int) string
+		}{
+			{"one IPv4 address", func(int) string { return "198.51.100.30" }},
+			{"one IPv6 /64", func(i int) string { return fmt.Sprintf("2001:db8:30:1:%x::1", i) }},
+		} {
+			refused := 0
+			for i := range 300 {
+				var id [16]byte
+				_, _ = rand.Read(id[:])
+				r := n.do("GET", "/v2/accounts/"+hex.EncodeToString(id[:]), token, nil, from(tt.ip(i))...)
+				if r.status == http.StatusTooManyRequests {
+					refused++
+				}
+			}
+			if refused == 0 {
+				t.Errorf("%s: 300 requests with random account ids, none refused", tt.name)
+			}
 		}
 	})
 }

@@ -206,13 +206,17 @@ func (a *API) resolveAccount(ctx context.Context, p *identity.Principal, id stri
 	return target, nil
 }
 
-// rateLimit takes the request's cost from the bucket of its client address
-// and the account in its path (Kazoo's keying).
+// rateLimit takes the request's cost from the bucket of its client
+// address (an IPv6 client by its /64, login.AddressKey). The raw
+// {account_id} of the path has not been checked yet, so it must not
+// choose the bucket: a random id per request would get a fresh bucket
+// each time. Only an account with an override of its own, which therefore
+// exists, gets buckets apart (its override's size, per client address).
 func (a *API) rateLimit(c *call, pathAccount string) error {
 	if a.limiter == nil {
 		return nil
 	}
-	l := a.limitFor(c.ctx, pathAccount)
+	l, override := a.limitFor(c.ctx, pathAccount)
 	if l.Cost == 0 {
 		// Limiting is off: report a full bucket, as Kazoo does with a
 		// cost of 0, without touching the limiter.
@@ -220,11 +224,11 @@ func (a *API) rateLimit(c *call, pathAccount string) error {
 		c.limited = true
 		return nil
 	}
-	key := pathAccount
-	if key == "" {
-		key = "no_account"
+	key := login.AddressKey(c.info.ClientIP) + "/"
+	if override {
+		key += pathAccount
 	}
-	remaining, retry, ok := a.limiter.Take(c.ctx, c.info.ClientIP+"/"+key, l)
+	remaining, retry, ok := a.limiter.Take(c.ctx, key, l)
 	c.tokens = tokensInfo{Consumed: l.Cost, Remaining: remaining}
 	c.limited = true
 	if !ok {

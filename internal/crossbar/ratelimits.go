@@ -84,15 +84,22 @@ func (lc *limitCache) invalidate() {
 }
 
 // limitFor returns the bucket parameters of requests about accountID:
-// the account's override, else the global settings. It costs a map
-// lookup, so limiting stays free on the hot path when the cost is 0.
-func (a *API) limitFor(ctx context.Context, accountID string) identity.RateLimit {
+// the account's override (override is true), else the global settings. It
+// costs a map lookup, so limiting stays free on the hot path when the cost
+// is 0.
+func (a *API) limitFor(ctx context.Context, accountID string) (l identity.RateLimit, override bool) {
 	if accountID != "" && a.limits != nil {
 		if l, ok := a.limits.get(ctx, accountID); ok {
-			return l
+			return l, true
 		}
 	}
-	return identity.RateLimit{Burst: a.cfg.RateBurst, Rate: a.cfg.RatePerSecond, Cost: a.cfg.RateCost}
+	return identity.RateLimit{Burst: a.cfg.RateBurst, Rate: a.cfg.RatePerSecond, Cost: a.cfg.RateCost}, false
+}
+
+// globalLimit is the limit of requests about no account with an override.
+func (a *API) globalLimit(ctx context.Context) identity.RateLimit {
+	l, _ := a.limitFor(ctx, "")
+	return l
 }
 
 // renderLimit is the document of GET/POST rate_limits.
@@ -106,7 +113,7 @@ func (a *API) getRateLimits(c *call) (*reply, error) {
 	l, err := a.store.RateLimit(c.ctx, c.target.acct.ID)
 	override := err == nil
 	if identity.ErrorCode(err) == identity.ENotFound {
-		l = a.limitFor(c.ctx, "")
+		l = a.globalLimit(c.ctx)
 	} else if err != nil {
 		return nil, err
 	}
@@ -128,7 +135,7 @@ func (a *API) setRateLimits(c *call) (*reply, error) {
 	id := c.target.acct.ID
 	l, err := a.store.RateLimit(c.ctx, id)
 	if identity.ErrorCode(err) == identity.ENotFound {
-		l = a.limitFor(c.ctx, "")
+		l = a.globalLimit(c.ctx)
 	} else if err != nil {
 		return nil, err
 	}
@@ -185,5 +192,5 @@ func (a *API) deleteRateLimits(c *call) (*reply, error) {
 	if err := a.limits.load(c.ctx); err != nil {
 		return nil, err
 	}
-	return &reply{data: renderLimit(a.limitFor(c.ctx, ""), false)}, a.sync(c.ctx)
+	return &reply{data: renderLimit(a.globalLimit(c.ctx), false)}, a.sync(c.ctx)
 }

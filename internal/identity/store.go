@@ -64,6 +64,10 @@ type Store interface {
 	KeyUseStore           // namedkeys.go: batched last-use stamps of API keys
 	WebSessionStore       // websession.go: the portal's server-side sessions
 	TreeStore             // tree.go: children with their subtree sizes
+	WhitelabelStore       // whitelabel.go: per-account branding, looked up by domain
+	AppsStore             // apps.go: the app catalogue, installs and blacklists
+	AlertStore            // alerts.go: per-account alerts
+	LimitsDocStore        // limitsdoc.go: Kazoo's per-account limits document, stored only
 
 	// Bootstrap creates the first account (a system account), its admin
 	// user and its account API key in one transaction. It returns

@@ -48,7 +48,7 @@ type DB struct {
 	auditQueue   chan auditAppend
 	auditStopped chan struct{}
 	auditCommits atomic.Int64 // group commits so far, for tests
-	now   func() time.Time
+	now          func() time.Time
 }
 
 // Option configures Open.

@@ -70,6 +70,7 @@ func TestStore(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"KeyUse", keyUseTests},
 		{"WebSession", webSessionTests},
 		{"Tree", treeTests},
+		{"Monster", monsterTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
