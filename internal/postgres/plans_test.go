@@ -296,3 +296,35 @@ func hasPrefixAny(s string, prefixes []string) bool {
 	}
 	return false
 }
+
+// TestStatementsCached: pgx prepares each query once per connection and
+// reuses it (its default QueryExecModeCacheStatement), so a hot query is
+// parsed and planned once per connection, not per request.
+func TestStatementsCached(t *testing.T) {
+	base := os.Getenv("AUDIAN_TEST_POSTGRES_DSN")
+	if base == "" {
+		t.Skip("AUDIAN_TEST_POSTGRES_DSN is not set")
+	}
+	ctx := t.Context()
+	dsn := createDatabase(t, base)
+	db, err := Open(ctx, dsn+"&pool_max_conns=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if mode := db.pool.Config().ConnConfig.DefaultQueryExecMode; mode != pgx.QueryExecModeCacheStatement {
+		t.Fatalf("query exec mode %v, want QueryExecModeCacheStatement", mode)
+	}
+	for range 3 {
+		if _, err := db.Account(ctx, "nobody"); err == nil {
+			t.Fatal("Account of nobody succeeded")
+		}
+	}
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE statement = $1`, qAccount).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("the Account query is prepared %d times on the connection, want once", n)
+	}
+}
