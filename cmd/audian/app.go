@@ -18,11 +18,13 @@ import (
 	"github.com/audian/audian/internal/crossbar"
 	"github.com/audian/audian/internal/identity"
 	"github.com/audian/audian/internal/login"
+	"github.com/audian/audian/internal/portal"
 	"github.com/audian/audian/internal/postgres"
 	"github.com/audian/audian/internal/ratelimit"
 	"github.com/audian/audian/internal/server"
 	"github.com/audian/audian/internal/sqlite"
 	"github.com/audian/audian/internal/token"
+	"github.com/audian/audian/internal/web"
 )
 
 // Main is one audian server process, wired from its Config. End-to-end
@@ -42,6 +44,8 @@ type Main struct {
 	Store  identity.Store
 	Tokens *token.Service
 	API    *crossbar.API
+	Portal *portal.Portal
+	Web    *web.Web
 	// Door is the one credential check of every face (internal/login).
 	Door   *login.Door
 	Feed   *server.Feed
@@ -126,6 +130,9 @@ func (m *Main) Open(ctx context.Context) error {
 			}
 		})
 	m.Feed = feed
+	if err := m.openPortal(sealer, hasher, proxies); err != nil {
+		return err
+	}
 	if err := feed.Sync(ctx); err != nil {
 		return fmt.Errorf("reading the change feed: %w", err)
 	}
@@ -142,7 +149,7 @@ func (m *Main) Open(ctx context.Context) error {
 		printBootstrap(m.Stdout, res)
 	}
 
-	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.API.Mount,
+	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.mount,
 		MetricsAddr: cfg.MetricsAddr()}
 	if !cfg.InsecureHTTP {
 		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey

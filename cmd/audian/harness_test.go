@@ -39,21 +39,19 @@ type backend struct {
 	dsn  func(t *testing.T) string // "" means the default SQLite file
 }
 
-// backends returns SQLite always, and PostgreSQL when
-// AUDIAN_TEST_POSTGRES_DSN is set (CI sets it).
-func backends(t *testing.T) []backend {
-	bs := []backend{{"sqlite", func(*testing.T) string { return "" }}}
-	if os.Getenv("AUDIAN_TEST_POSTGRES_DSN") == "" {
-		t.Log("AUDIAN_TEST_POSTGRES_DSN not set: skipping the PostgreSQL half of this test")
-		return bs
-	}
-	return append(bs, backend{"postgres", freshPostgres})
+// backends returns SQLite and PostgreSQL. Without AUDIAN_TEST_POSTGRES_DSN
+// (CI sets it) each PostgreSQL subtest skips with a SKIP line of its own,
+// so a run that did not test PostgreSQL says so test by test.
+func backends(*testing.T) []backend {
+	return []backend{{"sqlite", func(*testing.T) string { return "" }}, {"postgres", freshPostgres}}
 }
 
 // freshPostgres creates a database for this test and drops it afterwards,
-// so that runs never see each other's rows.
+// so that runs never see each other's rows. It skips t when no PostgreSQL
+// server is configured.
 func freshPostgres(t *testing.T) string {
 	t.Helper()
+	skipWithoutPostgres(t)
 	base := os.Getenv("AUDIAN_TEST_POSTGRES_DSN")
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
@@ -84,6 +82,15 @@ func freshPostgres(t *testing.T) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// skipWithoutPostgres skips t, visibly, when AUDIAN_TEST_POSTGRES_DSN is
+// not set.
+func skipWithoutPostgres(t *testing.T) {
+	t.Helper()
+	if os.Getenv("AUDIAN_TEST_POSTGRES_DSN") == "" {
+		t.Skip("AUDIAN_TEST_POSTGRES_DSN not set: skipping the PostgreSQL backend (see README, Tests)")
+	}
 }
 
 // clock is a settable test clock.

@@ -4,6 +4,9 @@
 //	audian bootstrap           create the first account, admin user and API key
 //	audian signing-key rotate  make a new key sign tokens
 //	audian version             print the version
+//
+// and the client commands built on the Go SDK (cli.go): login, logout,
+// accounts, users, keys, tokens, audit, completion.
 package main
 
 import (
@@ -23,7 +26,7 @@ var Version = "0.1.0-dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(runIO(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 }
 
 const usage = `audian is an authentication server speaking the Kazoo Crossbar v2 API.
@@ -34,11 +37,17 @@ Usage:
   audian signing-key rotate [flags]
                              make a new key sign tokens (old keys keep verifying)
   audian version             print the version
-`
+` + clientUsage
 
 // run is main without the process: tests call it with their own
 // arguments, environment and outputs.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	return runIO(ctx, args, getenv, os.Stdin, stdout, stderr)
+}
+
+// runIO is run with its standard input too (the client commands read
+// secrets from it).
+func runIO(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -56,6 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 	default:
+		if isClientCommand(args[0]) {
+			err = clientCmd(ctx, args, getenv, stdin, stdout, stderr)
+			break
+		}
 		fmt.Fprintf(stderr, "audian: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}

@@ -88,6 +88,7 @@ var matrix = map[string]statuses{
 	"POST /v2/accounts/{account_id}/users/{user_id}":         {401, 200, 200, 200, 403, 403, 200, 403, 200},
 	"PATCH /v2/accounts/{account_id}/users/{user_id}":        {401, 200, 200, 200, 403, 403, 200, 403, 200},
 	"DELETE /v2/accounts/{account_id}/users/{user_id}":       {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/openapi.json":                                   {200, 200, 200, 200, 200, 200, 200, 200, 200},
 }
 
 // matrixFixture is the account tree and the callers of the matrix.

@@ -47,5 +47,8 @@ func (m *Main) maintain(ctx context.Context, guard *ratelimit.Guard) {
 		if _, err := guard.Prune(ctx); err != nil {
 			m.Logger.Warn("pruning failed login counters failed", "error", err.Error())
 		}
+		if _, err := m.Store.PruneWebSessions(ctx, now); err != nil {
+			m.Logger.Warn("pruning ended portal sessions failed", "error", err.Error())
+		}
 	}
 }

@@ -26,10 +26,16 @@ import (
 type countingHasher struct {
 	credential.PasswordHasher
 	hashes, verifies, burns atomic.Int64
+	// gate, when set, runs at the start of every Hash (a test holds a
+	// request there).
+	gate atomic.Pointer[func()]
 }
 
 func (h *countingHasher) Hash(password string) (string, error) {
 	h.hashes.Add(1)
+	if g := h.gate.Load(); g != nil {
+		(*g)()
+	}
 	return h.PasswordHasher.Hash(password)
 }
 

@@ -53,6 +53,10 @@ type Config struct {
 	// before a 429.
 	LoginHashConcurrency int           `toml:"login_hash_concurrency"`
 	LoginHashWait        time.Duration `toml:"login_hash_wait"`
+	// PortalIdleTimeout ends a portal session unused for this long;
+	// PortalSessionLifetime ends it this long after sign-in.
+	PortalIdleTimeout     time.Duration `toml:"portal_idle_timeout"`
+	PortalSessionLifetime time.Duration `toml:"portal_session_lifetime"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
@@ -74,6 +78,9 @@ func Default() Config {
 		KeyRotationDays: 90,
 		MetricsListen:   "127.0.0.1:9443",
 		LoginHashWait:   2 * time.Second,
+
+		PortalIdleTimeout:     30 * time.Minute,
+		PortalSessionLifetime: 12 * time.Hour,
 	}
 }
 
@@ -143,6 +150,12 @@ var settings = []setting{
 	}},
 	{"login-hash-wait", "how long a login waits for a hashing slot before it is refused with 429", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.LoginHashWait, "login-hash-wait", c.LoginHashWait, u)
+	}},
+	{"portal-idle-timeout", "sign a portal session out after this long without a request", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.PortalIdleTimeout, "portal-idle-timeout", c.PortalIdleTimeout, u)
+	}},
+	{"portal-session-lifetime", "sign a portal session out this long after sign-in, however active", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.PortalSessionLifetime, "portal-session-lifetime", c.PortalSessionLifetime, u)
 	}},
 }
 
@@ -284,6 +297,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginHashWait < 10*time.Millisecond || c.LoginHashWait > time.Minute {
 		errs = append(errs, errors.New("login-hash-wait must be within 10ms..1m"))
+	}
+	if c.PortalIdleTimeout < time.Minute || c.PortalIdleTimeout > 24*time.Hour {
+		errs = append(errs, errors.New("portal-idle-timeout must be within 1m..24h"))
+	}
+	if c.PortalSessionLifetime < c.PortalIdleTimeout || c.PortalSessionLifetime > 30*24*time.Hour {
+		errs = append(errs, errors.New("portal-session-lifetime must be within portal-idle-timeout..720h"))
 	}
 	return errors.Join(errs...)
 }

@@ -306,6 +306,9 @@ func (a *API) routes() []route {
 			"PATCH":  {access: account, perm: identity.UsersWrite, self: "user_id", h: a.patchUser},
 			"DELETE": {access: account, perm: identity.UsersWrite, h: a.deleteUser},
 		}},
+		{"/v2/openapi.json", map[string]endpoint{
+			"GET": {access: public, h: a.openAPI},
+		}},
 	}
 }
 

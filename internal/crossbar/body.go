@@ -8,7 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/audian/audian/internal/identity"
 )
@@ -41,7 +43,107 @@ func (a *API) readBody(c *call) ([]byte, error) {
 		}
 		return nil, &identity.Error{Code: identity.EInvalid, Message: "unreadable body", Err: err}
 	}
+	if hasEscapedNUL(body) {
+		return nil, nulViolation(nulPath(body))
+	}
 	return body, nil
+}
+
+// NUL characters are refused wherever a client's string enters audian:
+// PostgreSQL cannot store U+0000 in text (the write fails with a 500),
+// SQLite stores it and C-string consumers truncate at it, so the two
+// backends would disagree. readBody checks every request body and
+// checkRequestLine every path and query, so that no handler, filter or
+// store sees one.
+
+// hasEscapedNUL reports whether a JSON text holds a string with U+0000. In
+// valid JSON that character can only be written as the escape \u0000;
+// an escaped backslash followed by "u0000" is skipped over, and raw
+// control characters are invalid JSON that the parser refuses anyway.
+func hasEscapedNUL(b []byte) bool {
+	for i := bytes.IndexByte(b, '\\'); i >= 0 && i+1 < len(b); {
+		if b[i+1] == 'u' && i+6 <= len(b) && string(b[i+2:i+6]) == "0000" {
+			return true
+		}
+		// Skip the escaped character, which may itself be a backslash.
+		next := bytes.IndexByte(b[i+2:], '\\')
+		if next < 0 {
+			return false
+		}
+		i += 2 + next
+	}
+	return false
+}
+
+// nulPath names the first field of a JSON body whose key or string value
+// holds U+0000, as a dotted path below data ("" when none can be named).
+func nulPath(body []byte) string {
+	var env struct {
+		Data any `json:"data"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return ""
+	}
+	var find func(v any, path string) (string, bool)
+	find = func(v any, path string) (string, bool) {
+		join := func(k string) string {
+			if path == "" {
+				return k
+			}
+			return path + "." + k
+		}
+		switch t := v.(type) {
+		case string:
+			return path, strings.IndexByte(t, 0) >= 0
+		case map[string]any:
+			for k, e := range t {
+				if strings.IndexByte(k, 0) >= 0 {
+					return join(strings.ReplaceAll(k, "\x00", "")), true
+				}
+				if p, ok := find(e, join(k)); ok {
+					return p, true
+				}
+			}
+		case []any:
+			for i, e := range t {
+				if p, ok := find(e, join(strconv.Itoa(i))); ok {
+					return p, true
+				}
+			}
+		}
+		return "", false
+	}
+	p, _ := find(env.Data, "")
+	return p
+}
+
+// nulViolation is the 400 for a NUL character in field.
+func nulViolation(field string) error {
+	if field == "" {
+		field = "data"
+	}
+	return identity.Invalid(field, "characters", "Value must not contain the NUL character (U+0000)")
+}
+
+// checkRequestLine refuses a path or query that holds U+0000. In a query
+// the character can only arrive as %00 (net/http refuses raw control
+// bytes in the request line); the path is checked decoded.
+func checkRequestLine(r *http.Request) error {
+	if strings.IndexByte(r.URL.Path, 0) >= 0 {
+		return nulViolation("path")
+	}
+	if !strings.Contains(r.URL.RawQuery, "%00") {
+		return nil
+	}
+	q, _ := url.ParseQuery(r.URL.RawQuery)
+	for k, vs := range q {
+		for _, v := range vs {
+			if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
+				return nulViolation(strings.ReplaceAll(k, "\x00", ""))
+			}
+		}
+	}
+	return nil
 }
 
 // parseEnvelope parses a request body. An empty body is an empty data

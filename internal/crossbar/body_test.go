@@ -1,7 +1,9 @@
 package crossbar
 
 import (
+	"encoding/json"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -84,4 +86,69 @@ func TestMerge(t *testing.T) {
 	if diff := cmp.Diff(want, merge(dst, patch)); diff != "" {
 		t.Errorf("merge (-want +got):\n%s", diff)
 	}
+}
+
+func TestHasEscapedNUL(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want bool
+		path string
+	}{
+		{`{"data":{"name":"a\u0000b"}}`, true, "name"},
+		{`{"data":{"x":{"y":["ok","\u0000"]}}}`, true, "x.y.1"},
+		{`{"data":{"a\u0000":"v"}}`, true, "a"},
+		{`{"data":{"name":"a\\u0000b"}}`, false, ""},     // an escaped backslash, then text
+		{`{"data":{"name":"a\\\u0000b"}}`, true, "name"}, // a backslash, then NUL
+		{`{"data":{"name":"\u00001"}}`, true, "name"},
+		{`{"data":{"name":"\u0001"}}`, false, ""},
+		{`{"data":{"name":"\"\\"}}`, false, ""},
+		{`\`, false, ""},
+		{`{"data":{"name":"\u000`, false, ""},
+	} {
+		if got := hasEscapedNUL([]byte(tc.body)); got != tc.want {
+			t.Errorf("hasEscapedNUL(%s) = %v, want %v", tc.body, got, tc.want)
+		}
+		if tc.want {
+			if got := nulPath([]byte(tc.body)); got != tc.path {
+				t.Errorf("nulPath(%s) = %q, want %q", tc.body, got, tc.path)
+			}
+		}
+	}
+}
+
+// FuzzHasEscapedNUL holds the byte scan to what decoding says: a valid
+// JSON text holds U+0000 in a key or string exactly when the scan finds it.
+func FuzzHasEscapedNUL(f *testing.F) {
+	for _, s := range []string{`{"a":"\u0000"}`, `"\\u0000"`, `["\\\u0000"]`, `{"\u0000":1}`, `"x"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v any
+		if json.Unmarshal(b, &v) != nil {
+			return
+		}
+		if got, want := hasEscapedNUL(b), containsNUL(v); got != want {
+			t.Fatalf("hasEscapedNUL(%q) = %v, decoding says %v", b, got, want)
+		}
+	})
+}
+
+func containsNUL(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return strings.IndexByte(t, 0) >= 0
+	case map[string]any:
+		for k, e := range t {
+			if strings.IndexByte(k, 0) >= 0 || containsNUL(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if containsNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }

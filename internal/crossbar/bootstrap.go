@@ -2,12 +2,10 @@ package crossbar
 
 import (
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"encoding/hex"
 
 	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/manage"
 )
 
 // BootstrapParams name the first account and its administrator.
@@ -60,12 +58,12 @@ func Bootstrap(ctx context.Context, s identity.Store, sealer Sealer, hasher Pass
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
-	creds, err := hashCredentials(sealer, hasher, u.Username, p.Password)
+	creds, err := manage.HashCredentials(sealer, hasher, u.Username, p.Password)
 	if err != nil {
 		return nil, err
 	}
 	u.Credentials = creds
-	key, secret, err := NewAccountKey(sealer, acct.ID, "")
+	key, secret, err := manage.NewAccountKey(sealer, acct.ID, "")
 	if err != nil {
 		return nil, err
 	}
@@ -76,30 +74,4 @@ func Bootstrap(ctx context.Context, s identity.Store, sealer Sealer, hasher Pass
 		AccountID: acct.ID, UserID: u.ID, Username: u.Username,
 		Password: credential.Secret(p.Password), APIKey: credential.Secret(secret),
 	}, nil
-}
-
-// hashCredentials returns the slow hashes of a password, and the keyed
-// lookups that let user_auth find the user from a Kazoo md5/sha digest of
-// lower(username):password without the digest being stored.
-func hashCredentials(sealer Sealer, hasher PasswordHasher, username, password string) (identity.Credentials, error) {
-	phc, err := hasher.Hash(password)
-	if err != nil {
-		return identity.Credentials{}, err
-	}
-	creds := identity.Credentials{Password: phc}
-	if username == "" {
-		return creds, nil
-	}
-	plain := username + ":" + password
-	m, s := md5.Sum([]byte(plain)), sha1.Sum([]byte(plain))
-	md5hex, sha1hex := hex.EncodeToString(m[:]), hex.EncodeToString(s[:])
-	creds.MD5Lookup = sealer.Lookup("md5", []byte(md5hex))
-	creds.SHA1Lookup = sealer.Lookup("sha", []byte(sha1hex))
-	if creds.MD5Hash, err = hasher.Hash(md5hex); err != nil {
-		return creds, err
-	}
-	if creds.SHA1Hash, err = hasher.Hash(sha1hex); err != nil {
-		return creds, err
-	}
-	return creds, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/manage"
 )
 
 // gregorianOffset converts Unix seconds to Kazoo's Gregorian seconds.
@@ -16,13 +17,46 @@ const gregorianOffset = 62167219200
 func gregorian(t time.Time) int64 { return t.Unix() + gregorianOffset }
 
 // serverOwned are keys a client can never write through a document, in
-// addition to "id" and anything starting with "_" or "pvt_". Kazoo drops
-// them silently, and so does audian.
+// addition to anything starting with "_" or "pvt_": what audian computes
+// and renders itself (id, times, the hierarchy, the system flag, Kazoo's
+// reseller and billing fields), and credentials. Kazoo drops them
+// silently (kz_doc:public_fields, kzd_accounts' removal of
+// superduper_admin, billing_mode and wnm_allow_additions), and so does
+// audian: stored as custom fields they would be echoed back and could be
+// mistaken for the server's own.
 var serverOwned = map[string]bool{
 	"id": true, "created": true, "modified": true, "superduper_admin": true, "is_reseller": true,
 	"reseller_id": true, "wnm_allow_additions": true, "billing_mode": true, "api_key": true,
 	"descendants_count": true, "trial_time_left": true, "notification_preference": true,
 	"credentials": true, "password_hash": true,
+	"system": true, "tree": true, "parent_id": true, "revision": true, "account_id": true,
+}
+
+// ancestorOwned are keys only a writer above the document may set: an
+// ancestor account (or a system admin) for an account, an admin for a
+// user. Others' writes keep the stored value, so that an account cannot
+// flag itself and a plain user cannot change the flags its admin set.
+var ancestorOwned = []string{"flags"}
+
+// keepAncestorOwned restores, in the new extra fields, the ancestor-owned
+// values of old (the document before the write).
+func keepAncestorOwned(extra, old map[string]any) map[string]any {
+	for _, k := range ancestorOwned {
+		v, had := old[k]
+		switch {
+		case had:
+			if extra == nil {
+				extra = map[string]any{}
+			}
+			extra[k] = v
+		case extra != nil:
+			delete(extra, k)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	return extra
 }
 
 func private(key string) bool {
@@ -174,7 +208,11 @@ func applyAccount(a *identity.Account, doc map[string]any, mayEnable bool, realm
 		}
 		a.Enabled = enabled
 	}
+	old := a.Extra
 	a.Extra = f.extra()
+	if !mayEnable {
+		a.Extra = keepAncestorOwned(a.Extra, old)
+	}
 	if err := f.v.Err(); err != nil {
 		return err
 	}
@@ -227,9 +265,10 @@ type userChange struct {
 	enabledOff  bool
 }
 
-// applyUser writes a client document onto u, validating it. It does not
+// applyUser writes a client document onto u, validating it; the
+// ancestor-owned fields change only when the writer is an admin. It does not
 // hash the password; the caller does, after authorization.
-func applyUser(u *identity.User, doc map[string]any, minPassword int) (userChange, error) {
+func applyUser(u *identity.User, doc map[string]any, minPassword int, admin bool) (userChange, error) {
 	var ch userChange
 	f := newFields(doc)
 	if username, ok := f.str("username"); ok {
@@ -260,7 +299,11 @@ func applyUser(u *identity.User, doc map[string]any, minPassword int) (userChang
 		}
 		ch.password = pw
 	}
+	old := u.Extra
 	u.Extra = f.extra()
+	if !admin {
+		u.Extra = keepAncestorOwned(u.Extra, old)
+	}
 	if ch.usernameNew && u.Username != "" && ch.password == "" {
 		f.v.Add("password", "required", identity.Violation{Message: "The password must be provided when creating / updating the user name"})
 	}
@@ -272,7 +315,7 @@ func applyUser(u *identity.User, doc map[string]any, minPassword int) (userChang
 
 // setPassword stores the hashes of a new password on u.
 func (a *API) setPassword(u *identity.User, password string) error {
-	creds, err := hashCredentials(a.sealer, a.hasher, u.Username, password)
+	creds, err := manage.HashCredentials(a.sealer, a.hasher, u.Username, password)
 	if err != nil {
 		return err
 	}

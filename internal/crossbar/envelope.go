@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/audian/audian"
 )
 
 // reply is what a handler returns on success; respond wraps it in the
@@ -29,32 +31,17 @@ type reply struct {
 	startKey string
 	nextKey  string
 	etag     string // the ETag header, quoted; "" for none
+	// raw is a JSON document written as is, without the envelope
+	// (openapi.go).
+	raw []byte
 }
 
-// envelope is the Crossbar response envelope (spec §3). Field order is
-// fixed by the struct, which keeps golden files stable.
-type envelope struct {
-	AuthToken    string      `json:"auth_token,omitempty"`
-	Data         any         `json:"data,omitempty"`
-	Error        string      `json:"error,omitempty"`
-	Message      string      `json:"message,omitempty"`
-	Metadata     *struct{}   `json:"metadata,omitempty"`
-	NextStartKey string      `json:"next_start_key,omitempty"`
-	Node         string      `json:"node"`
-	PageSize     *int        `json:"page_size,omitempty"`
-	RequestID    string      `json:"request_id"`
-	Revision     string      `json:"revision,omitempty"`
-	StartKey     string      `json:"start_key,omitempty"`
-	Status       string      `json:"status"`
-	Timestamp    string      `json:"timestamp"`
-	Tokens       *tokensInfo `json:"tokens,omitempty"`
-	Version      string      `json:"version,omitempty"`
-}
+// envelope is the Crossbar response envelope (spec §3), defined once in
+// the root package audian so that the server and the Go SDK cannot
+// disagree about it; the goldens in testdata/wire pin both.
+type envelope = audian.Envelope
 
-type tokensInfo struct {
-	Consumed  int `json:"consumed"`
-	Remaining int `json:"remaining"`
-}
+type tokensInfo = audian.TokenBucket
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 

@@ -3,8 +3,8 @@ package crossbar
 import (
 	"net/http"
 
-	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/identity"
+	"github.com/audian/audian/internal/manage"
 )
 
 // getAccountKey reads back the account's Kazoo API key, creating one on
@@ -40,7 +40,7 @@ func (a *API) newAccountKey(c *call) (*reply, error) {
 }
 
 func (a *API) replaceAccountKey(c *call) (string, error) {
-	k, secret, err := NewAccountKey(a.sealer, c.target.acct.ID, c.p.UserID)
+	k, secret, err := manage.NewAccountKey(a.sealer, c.target.acct.ID, c.p.UserID)
 	if err != nil {
 		return "", err
 	}
@@ -48,25 +48,4 @@ func (a *API) replaceAccountKey(c *call) (string, error) {
 		return "", err
 	}
 	return secret, a.sync(c.ctx)
-}
-
-// NewAccountKey makes a Kazoo account key for accountID: the stored form
-// and the secret to show once.
-func NewAccountKey(s Sealer, accountID, createdBy string) (*identity.APIKey, string, error) {
-	secret := credential.NewAccountKey()
-	k := &identity.APIKey{
-		ID:        identity.NewID(),
-		AccountID: accountID,
-		Kind:      identity.KeyKindAccount,
-		Name:      "account key",
-		Prefix:    credential.KeyPrefix(secret),
-		Hash:      credential.HashKey(secret),
-		CreatedBy: createdBy,
-	}
-	sealed, err := s.Seal([]byte(secret), []byte(k.ID))
-	if err != nil {
-		return nil, "", err
-	}
-	k.Sealed = sealed
-	return k, secret, nil
 }

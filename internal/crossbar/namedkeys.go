@@ -5,15 +5,13 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"net/netip"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/identity"
 	"github.com/audian/audian/internal/login"
+	"github.com/audian/audian/internal/manage"
 )
 
 // Named API keys (spec §7), the portal's "Settings -> API Keys":
@@ -97,7 +95,7 @@ func (a *API) createNamedKey(c *call) (*reply, error) {
 	if !c.p.MayGrant(scopes) {
 		return nil, errScopeExceeds
 	}
-	k, secret := newNamedKey(c.target.acct.ID, name, scopes, cidrs, c.p.UserID, expires)
+	k, secret := manage.NewNamedKey(c.target.acct.ID, name, scopes, cidrs, c.p.UserID, expires)
 	if err := a.store.CreateAPIKey(c.ctx, k); err != nil {
 		return nil, err
 	}
@@ -113,23 +111,6 @@ func (a *API) createNamedKey(c *call) (*reply, error) {
 		revision: k.Revision,
 		location: "/v2/accounts/" + k.AccountID + "/api_keys/" + k.ID,
 	}, nil
-}
-
-// newNamedKey makes the stored form of a new named key and its secret.
-func newNamedKey(accountID, name string, scopes, cidrs []string, createdBy string, expires time.Time) (*identity.APIKey, string) {
-	secret := credential.NewNamedKey()
-	return &identity.APIKey{
-		ID:           identity.NewID(),
-		AccountID:    accountID,
-		Kind:         identity.KeyKindNamed,
-		Name:         name,
-		Prefix:       credential.KeyPrefix(secret),
-		Hash:         credential.HashKey(secret),
-		Scopes:       scopes,
-		AllowedCIDRs: cidrs,
-		CreatedBy:    createdBy,
-		ExpiresAt:    expires,
-	}, secret
 }
 
 // getNamedKey returns one key's metadata.
@@ -255,30 +236,7 @@ func (a *API) rotateNamedKey(c *call) (*reply, error) {
 	if !c.p.MayGrant(old.Scopes) {
 		return nil, errScopeExceeds
 	}
-	end := c.now.Add(grace)
-	// An expiry set at creation carries over; one that only marks the
-	// end of an earlier rotation's grace does not reach past end.
-	var expires time.Time
-	if !old.ExpiresAt.IsZero() && old.ExpiresAt.After(end) {
-		expires = old.ExpiresAt
-	}
-	// The new key keeps the old one's owner: rotating a user's key must
-	// not turn it into an account-level key, or the reverse.
-	k, secret := newNamedKey(old.AccountID, old.Name, old.Scopes, old.AllowedCIDRs, old.CreatedBy, expires)
-	if err := a.store.CreateAPIKey(c.ctx, k); err != nil {
-		return nil, err
-	}
-	_, err = a.store.UpdateAPIKey(c.ctx, old.AccountID, old.ID, func(o *identity.APIKey) error {
-		if !o.RevokedAt.IsZero() {
-			return nil
-		}
-		if grace == 0 {
-			o.RevokedAt = c.now
-		} else if o.ExpiresAt.IsZero() || o.ExpiresAt.After(end) {
-			o.ExpiresAt = end
-		}
-		return nil
-	})
+	k, secret, end, err := manage.RotateNamedKey(c.ctx, a.store, old, grace, c.now)
 	if err != nil {
 		return nil, err
 	}
@@ -288,11 +246,7 @@ func (a *API) rotateNamedKey(c *call) (*reply, error) {
 	d := a.renderKey(k, c.now)
 	d["api_key"] = secret
 	d["rotated_from"] = old.ID
-	if grace == 0 {
-		d["previous_expires_at"] = rfc3339(c.now)
-	} else {
-		d["previous_expires_at"] = rfc3339(end)
-	}
+	d["previous_expires_at"] = rfc3339(end)
 	return &reply{
 		status:   http.StatusCreated,
 		secret:   true,
@@ -416,27 +370,12 @@ func parseCIDRs(data map[string]any, v identity.Violations) []string {
 		v.Add("allowed_cidrs", "maxItems", identity.Violation{Message: "The list must not have more than " + strconv.Itoa(maxKeyCIDRs) + " items", Target: maxKeyCIDRs})
 		return nil
 	}
-	out := make([]string, 0, len(list))
-	for _, s := range list {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				v.Add("allowed_cidrs", "format", identity.Violation{Message: "Value is not an IP address or a CIDR prefix", Target: "cidr"})
-				return nil
-			}
-			addr = addr.Unmap()
-			p = netip.PrefixFrom(addr, addr.BitLen())
-		}
-		if p.Addr().Is4In6() && p.Bits() >= 96 {
-			// ::ffff:a.b.c.d/n is the IPv4 prefix a.b.c.d/(n-96), which
-			// is how a client address compares after Unmap.
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		out = append(out, p.Masked().String())
+	out, err := manage.CanonicalCIDRs(list)
+	if err != nil {
+		v.Add("allowed_cidrs", "format", identity.Violation{Message: "Value is not an IP address or a CIDR prefix", Target: "cidr"})
+		return nil
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
 
 // parseExpiry reads data.expires_at: an RFC 3339 time or Unix seconds, in

@@ -65,6 +65,9 @@ func (a *API) pipeline(ep endpoint) http.Handler {
 }
 
 func (a *API) steps(c *call, ep endpoint) error {
+	if err := checkRequestLine(c.r); err != nil {
+		return err
+	}
 	pathAccount := c.r.PathValue("account_id")
 	if err := a.rateLimit(c, pathAccount); err != nil {
 		return err
@@ -278,6 +281,10 @@ func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
 
 // respond writes a successful reply in the Crossbar envelope.
 func (a *API) respond(c *call, rep *reply) {
+	if rep.raw != nil {
+		writeRaw(c.w, rep)
+		return
+	}
 	env := envelope{
 		Status:    "success",
 		Data:      rep.data,
@@ -320,6 +327,20 @@ func (a *API) respond(c *call, rep *reply) {
 	writeJSON(c.w, code, &env)
 }
 
+// StatusClientClosed is the status recorded for a request whose client
+// disconnected before the reply (nginx's 499).
+const StatusClientClosed = 499
+
+// clientClosed reports whether err is the request's own cancellation: the
+// client disconnected, and the failure is an internal one or the
+// cancellation itself.
+func clientClosed(r *http.Request, code identity.Code, err error) bool {
+	if r.Context().Err() == nil {
+		return false
+	}
+	return code == identity.EInternal || code == identity.EUnavailable || errors.Is(err, context.Canceled)
+}
+
 // noStore is the Cache-Control value of replies with credentials; len ==
 // cap, so a handler appending to it gets a copy.
 var noStore = []string{"no-store"}
@@ -346,6 +367,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
 		// Whole seconds, at least 1: a client told 0 would retry at once.
 		secs := (wait + time.Second - 1) / time.Second
 		w.Header().Set("Retry-After", strconv.Itoa(max(int(secs), 1)))
+	}
+	if clientClosed(r, code, err) {
+		// The client went away, and the work it started failed because its
+		// context ended: nothing is wrong with the server, and there is no
+		// one to answer. 499 (nginx's "client closed request") keeps it
+		// apart from 500 in the access log and the metrics.
+		a.log.InfoContext(r.Context(), "client closed the request", "request_id", info.ID, "error", err.Error())
+		w.WriteHeader(StatusClientClosed)
+		return
 	}
 	if code == identity.EInternal || code == identity.EUnavailable {
 		a.log.ErrorContext(r.Context(), "request failed", "request_id", info.ID, "error", err.Error())

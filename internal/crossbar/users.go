@@ -25,7 +25,7 @@ func (a *API) createUser(c *call) (*reply, error) {
 		PrivLevel: identity.RoleUser,
 		Enabled:   true,
 	}
-	ch, err := applyUser(u, doc, a.cfg.PasswordMinLength)
+	ch, err := applyUser(u, doc, a.cfg.PasswordMinLength, true)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (a *API) updateUser(c *call, build func(*identity.User) map[string]any) (*r
 			return identity.ErrConflict
 		}
 		wasEnabled := u.Enabled
-		ch, err := applyUser(u, build(u), a.cfg.PasswordMinLength)
+		ch, err := applyUser(u, build(u), a.cfg.PasswordMinLength, admin)
 		if err != nil {
 			return err
 		}

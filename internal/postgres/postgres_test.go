@@ -125,10 +125,9 @@ func open(t *testing.T, dsn string, opts ...postgres.Option) *postgres.DB {
 	return db
 }
 
+// TestStore runs the conformance suite. Without a PostgreSQL server every
+// case skips on its own (newSchema), so that `go test -v` lists them.
 func TestStore(t *testing.T) {
-	if testDSN == "" {
-		t.Skip("AUDIAN_TEST_POSTGRES_DSN not set: skipping PostgreSQL tests")
-	}
 	identitytest.TestStore(t, func(t *testing.T) identity.Store {
 		return open(t, newSchema(t))
 	})

@@ -292,6 +292,9 @@ var statusLabels = func() (l [600]string) {
 	for i := range l {
 		l[i] = strconv.Itoa(i)
 	}
+	// A client that disconnected is counted apart from the server's own
+	// failures, under a name rather than a code no client ever received.
+	l[crossbar.StatusClientClosed] = "client_closed"
 	return l
 }()
 

@@ -119,13 +119,15 @@ func (w *Web) Parse(fsys fs.FS, extra template.FuncMap, patterns ...string) (*Te
 }
 
 // SetHeaders sets the headers every page carries: the CSP, no framing, no
-// caching (a page may show a secret once), no referrer.
+// caching (a page may show a secret once), no referrer to other sites.
 func SetHeaders(rw http.ResponseWriter) {
 	h := rw.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", ContentSecurityPolicy)
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin rather than no-referrer: with no-referrer a browser
+	// sends "Origin: null" on a form POST, which CheckCSRF could not use.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")

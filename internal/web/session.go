@@ -197,7 +197,7 @@ func (w *Web) Session(r *http.Request) (*Session, error) {
 	// A disabled user, or one whose tokens were cut off after this
 	// sign-in (a password or role change, a disable through the API), is
 	// signed out everywhere: the same rule that refuses the user's tokens.
-	if !u.Enabled || (!u.TokensValidAfter.IsZero() && !ws.Created.After(u.TokensValidAfter)) {
+	if !u.Enabled || ws.Created.Before(u.TokensValidAfter) {
 		w.end(r, ws.AccountID, ws.UserID, ws.ID)
 		return nil, nil
 	}
@@ -269,17 +269,21 @@ func (w *Web) FormToken(rw http.ResponseWriter, r *http.Request, s *Session) str
 }
 
 // ErrCSRF refuses a form without the right token.
-var ErrCSRF = &identity.Error{Code: identity.EForbidden, Message: "the form has expired; reload the page and try again"}
+var ErrCSRF = &identity.Error{Code: identity.EForbidden, Message: "form token missing or invalid"}
 
 // CheckCSRF checks a POST of s (nil before sign-in): it must come from
 // this origin when the browser says where it comes from, and carry the
 // token of FormToken in its CSRFField. The comparison is constant-time.
 // The form must be parsed already (r.ParseForm).
 func (w *Web) CheckCSRF(r *http.Request, s *Session) error {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return ErrCSRF
-	}
-	if o := r.Header.Get("Origin"); o != "" && o != "https://"+r.Host && o != "http://"+r.Host {
+	// Sec-Fetch-Site is the browser's own word on where the form came
+	// from; Origin serves older browsers ("null" says nothing: browsers
+	// send it under some referrer policies and from sandboxed frames).
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		if site != "same-origin" && site != "none" {
+			return ErrCSRF
+		}
+	} else if o := r.Header.Get("Origin"); o != "" && o != "null" && o != "https://"+r.Host && o != "http://"+r.Host {
 		return ErrCSRF
 	}
 	var want string
