@@ -460,7 +460,7 @@ func (d *dataset) load() error {
 	if *pgBase != "" {
 		return d.loadPostgres(accts, userRow, phc, now)
 	}
-	db, err := sql.Open("sqlite", d.dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
+	db, err := sql.Open("sqlite", d.dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-400000)")
 	if err != nil {
 		return err
 	}
