@@ -28,10 +28,9 @@ const (
 	qChildren    = `SELECT ` + accountCols + ` FROM accounts WHERE parent_id = $1 AND id > $2 ORDER BY id LIMIT $3`
 	qDescendants = `SELECT ` + accountColsA + ` FROM account_tree t JOIN accounts a ON a.id = t.id
 		WHERE t.ancestor_id = $1 AND t.id > $2 ORDER BY t.id LIMIT $3`
-	// qChildrenCounted counts each child's subtree up to a limit, so that a
-	// page costs the same whether the subtrees are small or huge.
-	qChildrenCounted = `SELECT ` + accountColsA + `,
-		(SELECT count(*) FROM (SELECT 1 FROM account_tree t WHERE t.ancestor_id = a.id LIMIT $4) s)
+	// qChildrenCounted reads each child's subtree size, which the writes
+	// below it keep, so that a page costs the same whatever the subtrees.
+	qChildrenCounted = `SELECT ` + accountColsA + `, a.descendants
 		FROM accounts a WHERE a.parent_id = $1 AND a.id > $2 ORDER BY a.id LIMIT $3`
 	qAccountsByName = `SELECT ` + accountCols + ` FROM accounts WHERE name_norm = $1 AND name_norm <> '' ORDER BY id LIMIT $2`
 	qAccountByRealm = `SELECT ` + accountCols + ` FROM accounts WHERE realm_lower = $1 AND realm_lower <> ''`
@@ -121,6 +120,20 @@ func insertAccount(ctx context.Context, tx pgx.Tx, a *identity.Account) error {
 	// The new account is below its parent and all the parent's ancestors.
 	_, err = tx.Exec(ctx, `INSERT INTO account_tree (ancestor_id, id)
 		SELECT ancestor_id, $1 FROM account_tree WHERE id = $2 UNION ALL SELECT $2, $1`, a.ID, a.ParentID)
+	if err != nil {
+		return err
+	}
+	return addDescendants(ctx, tx, a.ID, 1)
+}
+
+// addDescendants adds n to the descendants count of every ancestor of id.
+// The ancestors are updated root first, in one order for every writer, so
+// that two writers below the same account queue rather than deadlock.
+func addDescendants(ctx context.Context, tx pgx.Tx, id string, n int) error {
+	_, err := tx.Exec(ctx, `UPDATE accounts a SET descendants = a.descendants + $2
+		FROM (SELECT x.id FROM account_tree t JOIN accounts x ON x.id = t.ancestor_id
+			WHERE t.id = $1 ORDER BY length(x.path) FOR NO KEY UPDATE OF x) s
+		WHERE a.id = s.id`, id, n)
 	return err
 }
 
@@ -302,6 +315,9 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
 		if children {
 			return identity.ErrHasChildren
 		}
+		if err := addDescendants(ctx, tx, id, -1); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, id); err != nil {
 			// The parent_id foreign key is the last word should a child
 			// appear anyway.
@@ -344,19 +360,19 @@ func (db *DB) accountList(ctx context.Context, p identity.Page, query, id string
 	return items, next, nil
 }
 
-// ChildrenCounted lists the children of id with their subtree sizes, the
-// sizes counted in the same query from account_tree and capped at limit.
+// ChildrenCounted lists the children of id with their subtree sizes, read
+// with them and capped at limit.
 func (db *DB) ChildrenCounted(ctx context.Context, id string, p identity.Page, limit int) (_ []identity.ChildCount, _ string, err error) {
 	defer wrap(&err, "postgres: children of %q with counts", id)
 	size := p.Limit()
-	rows, err := db.pool.Query(ctx, qChildrenCounted, id, p.After, size+1, max(limit, 0))
+	rows, err := db.pool.Query(ctx, qChildrenCounted, id, p.After, size+1)
 	if err != nil {
 		return nil, "", err
 	}
 	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (identity.ChildCount, error) {
 		var n int
 		a, err := scanAccount(row, &n)
-		return identity.ChildCount{Account: a, Descendants: n}, err
+		return identity.ChildCount{Account: a, Descendants: min(n, max(limit, 0))}, err
 	})
 	if err != nil {
 		return nil, "", err

@@ -29,10 +29,9 @@ const (
 	qChildren    = `SELECT ` + accountCols + ` FROM accounts WHERE parent_id = ? AND id > ? ORDER BY id LIMIT ?`
 	qDescendants = `SELECT ` + accountColsA + ` FROM account_tree t JOIN accounts a ON a.id = t.id
 		WHERE t.ancestor_id = ? AND t.id > ? ORDER BY t.id LIMIT ?`
-	// qChildrenCounted counts each child's subtree up to a limit, so that a
-	// page costs the same whether the subtrees are small or huge.
-	qChildrenCounted = `SELECT ` + accountColsA + `,
-		(SELECT count(*) FROM (SELECT 1 FROM account_tree t WHERE t.ancestor_id = a.id LIMIT ?))
+	// qChildrenCounted reads each child's subtree size, which the writes
+	// below it keep, so that a page costs the same whatever the subtrees.
+	qChildrenCounted = `SELECT ` + accountColsA + `, a.descendants
 		FROM accounts a WHERE a.parent_id = ? AND a.id > ? ORDER BY a.id LIMIT ?`
 	qAccountsByName = `SELECT ` + accountCols + ` FROM accounts WHERE name_norm = ? AND name_norm <> '' ORDER BY id LIMIT ?`
 	qAccountByRealm = `SELECT ` + accountCols + ` FROM accounts WHERE realm_lower = ? AND realm_lower <> ''`
@@ -123,6 +122,10 @@ func (db *DB) createAccount(ctx context.Context, tx *sql.Tx, a *identity.Account
 		// ancestors.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO account_tree (ancestor_id, id)
 			SELECT ancestor_id, ?1 FROM account_tree WHERE id = ?2 UNION ALL SELECT ?2, ?1`, a.ID, a.ParentID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET descendants = descendants + 1
+			WHERE id IN (SELECT ancestor_id FROM account_tree WHERE id = ?)`, a.ID); err != nil {
 			return err
 		}
 	}
@@ -254,6 +257,10 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET descendants = descendants - 1
+			WHERE id IN (SELECT ancestor_id FROM account_tree WHERE id = ?)`, id); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, id); err != nil {
 			return err
 		}
@@ -307,12 +314,12 @@ func (db *DB) accounts(ctx context.Context, p identity.Page, query string, args 
 	return items, next, nil
 }
 
-// ChildrenCounted lists the children of id with their subtree sizes, the
-// sizes counted in the same query from account_tree and capped at limit.
+// ChildrenCounted lists the children of id with their subtree sizes, read
+// with them and capped at limit.
 func (db *DB) ChildrenCounted(ctx context.Context, id string, p identity.Page, limit int) (_ []identity.ChildCount, _ string, err error) {
 	defer wrap(&err, "sqlite.ChildrenCounted")
 	after, n := pageArgs(p)
-	rows, err := db.query(ctx, qChildrenCounted, max(limit, 0), id, after, n)
+	rows, err := db.query(ctx, qChildrenCounted, id, after, n)
 	if err != nil {
 		return nil, "", err
 	}
@@ -324,7 +331,7 @@ func (db *DB) ChildrenCounted(ctx context.Context, id string, p identity.Page, l
 		if err != nil {
 			return nil, "", err
 		}
-		items = append(items, identity.ChildCount{Account: a, Descendants: count})
+		items = append(items, identity.ChildCount{Account: a, Descendants: min(count, max(limit, 0))})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err

@@ -489,6 +489,9 @@ func (d *dataset) load() error {
 			return err
 		}
 	}
+	if _, err := tx.Exec(`UPDATE accounts SET descendants = descendants + ? WHERE id = ?`, len(accts), d.root); err != nil {
+		return err
+	}
 	usr, err := tx.Prepare(`INSERT INTO users (id, account_id, username, first_name, last_name, priv_level, enabled,
 		extra, password, md5_lookup, md5_hash, sha1_lookup, sha1_hash, revision, created, modified)
 		VALUES (?, ?, ?, 'Scale', 'User', 'user', 1, 'null', ?, ?, ?, ?, ?, '1-0000000000000000', ?, ?)`)
@@ -528,6 +531,9 @@ func (d *dataset) loadPostgres(accts []acct, userRow func(int) (string, string, 
 		return err
 	}
 	if _, err := c.CopyFrom(ctx, pgx.Identifier{"account_tree"}, []string{"ancestor_id", "id"}, pgx.CopyFromRows(treeRows)); err != nil {
+		return err
+	}
+	if _, err := c.Exec(ctx, `UPDATE accounts SET descendants = descendants + $1 WHERE id = $2`, len(accts), d.root); err != nil {
 		return err
 	}
 	n := 0

@@ -3,6 +3,7 @@ package identitytest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/audian/audian/internal/identity"
@@ -77,6 +78,49 @@ var treeTests = []subtest{
 			if len(items) != 0 || next != "" {
 				t.Errorf("ChildrenCounted(%s) = %d items, next %q; want none", id, len(items), next)
 			}
+		}
+	}},
+	{"CountsUnderConcurrentWrites", func(t *testing.T, s identity.Store) {
+		ctx := t.Context()
+		root := createAccount(t, s, nil, "Root")
+		mid := createAccount(t, s, root, "Mid")
+		const n = 12
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*n)
+		ids := make(chan string, n)
+		for i := range n {
+			wg.Go(func() {
+				a := newAccount(mid, fmt.Sprintf("Leaf%d", i))
+				errs <- s.CreateAccount(ctx, a)
+				ids <- a.ID
+			})
+		}
+		wg.Wait()
+		close(ids)
+		// Half of them go again, concurrently with new ones.
+		i := 0
+		for id := range ids {
+			if i%2 == 0 {
+				wg.Go(func() { errs <- s.DeleteAccount(ctx, id) })
+			} else {
+				wg.Go(func() { errs <- s.CreateAccount(ctx, newAccount(mid, "More"+id[:8])) })
+			}
+			i++
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			must(t, "concurrent create or delete", err)
+		}
+		items, _, err := s.ChildrenCounted(ctx, root.ID, identity.Page{}, 1000)
+		must(t, "ChildrenCounted", err)
+		if len(items) != 1 || items[0].Descendants != n {
+			t.Errorf("ChildrenCounted(root) = %+v; want Mid with %d descendants", items, n)
+		}
+		all, _, err := s.Descendants(ctx, mid.ID, identity.Page{Size: 1000})
+		must(t, "Descendants", err)
+		if len(all) != n {
+			t.Errorf("Descendants(Mid) = %d, want %d", len(all), n)
 		}
 	}},
 	{"DescendantsAfterDeletes", func(t *testing.T, s identity.Store) {

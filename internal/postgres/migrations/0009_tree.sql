@@ -3,6 +3,12 @@
 -- primary key, already in id order, so a page of them reads only that
 -- page; their number is a count over the same range, from the index alone.
 -- Accounts never move, so a row is written once, with its account.
+--
+-- accounts.descendants counts the rows naming an account as ancestor, kept
+-- by the writes that add or remove an account below it: children's counts
+-- are then read with the children, whatever the shape of the tree (a
+-- count over the index range was at the mercy of the planner's estimate,
+-- which in a flat tree says every child has every account below it).
 
 CREATE TABLE account_tree (
 	ancestor_id text NOT NULL,
@@ -22,3 +28,6 @@ SELECT ancestor, id FROM up;
 
 -- Descendants no longer match path prefixes.
 DROP INDEX accounts_path_idx;
+
+ALTER TABLE accounts ADD COLUMN descendants integer NOT NULL DEFAULT 0;
+UPDATE accounts SET descendants = (SELECT count(*) FROM account_tree t WHERE t.ancestor_id = accounts.id);
