@@ -78,7 +78,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Store, err = m.openStore(ctx); err != nil {
 		return err
 	}
-	m.Tokens, err = token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime, Now: m.Now})
+	m.Tokens, err = token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime, Now: m.Now,
+		Algorithm: cfg.TokenAlg, SessionLifetime: cfg.SessionLifetime})
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
@@ -94,7 +95,8 @@ func (m *Main) Open(ctx context.Context) error {
 		HashWait:             cfg.LoginHashWait,
 		KeyRotation:          time.Duration(cfg.KeyRotationDays) * 24 * time.Hour,
 		KeyRotationMandatory: cfg.KeyRotationMandatory,
-	}, login.Deps{Store: m.Store, Hasher: hasher, Sealer: sealer, Guard: m.guard, Logger: m.Logger, Now: m.Now})
+	}, login.Deps{Store: m.Store, Hasher: hasher, Sealer: sealer, Guard: m.guard, Logger: m.Logger, Now: m.Now,
+		Gate: apiGate{m}})
 	m.API = crossbar.New(crossbar.Config{
 		Version:              Version,
 		Node:                 node,
@@ -108,6 +110,7 @@ func (m *Main) Open(ctx context.Context) error {
 		RealmSuffix:          cfg.RealmSuffix,
 		KeyRotation:          time.Duration(cfg.KeyRotationDays) * 24 * time.Hour,
 		KeyRotationMandatory: cfg.KeyRotationMandatory,
+		UploadMaxBytes:       cfg.WhitelabelMaxBytes,
 	}, crossbar.Deps{
 		Store:   m.Store,
 		Tokens:  m.Tokens,
@@ -306,4 +309,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	return m.Run(ctx)
+}
+
+// apiGate lets the login door decide whether an account is usable from the
+// API's feed-invalidated account cache; the API is made after the door.
+type apiGate struct{ m *Main }
+
+func (g apiGate) AccountUsable(ctx context.Context, a *identity.Account) (bool, error) {
+	return g.m.API.AccountUsable(ctx, a)
 }

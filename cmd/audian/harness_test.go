@@ -293,7 +293,11 @@ func (n *node) do(method, path, token string, body any, headers ...string) *resp
 		n.t.Fatal(err)
 	}
 	r := &response{status: res.StatusCode, header: res.Header, raw: raw}
-	if strings.HasPrefix(path, "/v2/") && method != http.MethodOptions {
+	if strings.HasPrefix(path, "/v2/") && method != http.MethodOptions && res.Header.Get("Content-Disposition") != "" {
+		// A file (a whitelabel logo, an app icon) is not an envelope; it
+		// must never be something a browser would run.
+		checkFileReply(n.t, method+" "+path, res.Header)
+	} else if strings.HasPrefix(path, "/v2/") && method != http.MethodOptions {
 		if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 			n.t.Errorf("%s %s: Content-Type %q, want exactly application/json", method, path, ct)
 		}

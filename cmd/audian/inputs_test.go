@@ -357,3 +357,92 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestPasswordRules: every path that sets a password (user create and
+// update, recovery completion) takes 8 to 256 characters and refuses the
+// common passwords of the embedded list and the username; changing one's
+// own password takes the current one, an admin resetting another user's
+// does not.
+func TestPasswordRules(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, n *node) {
+		f := newLoginFixture(t, n)
+		users := "/v2/accounts/" + f.account + "/users"
+		newUser := func(username, pw string) *response {
+			n.secrets.add(pw)
+			return n.do("PUT", users, f.admin, map[string]any{"data": map[string]any{
+				"first_name": "F", "last_name": "L", "username": username, "password": pw}})
+		}
+		for _, tc := range []struct{ name, username, pw, rule string }{
+			{"7 characters", "u7", "x7#kq!2", "minLength"},
+			{"257 characters", "u257", strings.Repeat("x", 257), "maxLength"},
+			{"900 KB", "u900", strings.Repeat("y", 900<<10), "maxLength"},
+			{"common", "ucommon", "iloveyou", "common"},
+			{"common, other case", "ucase", "BaseBall1", "common"},
+			{"the username", "carol.smith", "Carol.Smith", "common"},
+		} {
+			t.Run("create/"+tc.name, func(t *testing.T) {
+				wantField(t, newUser(tc.username, tc.pw), "password", tc.rule)
+			})
+		}
+		mustStatus(t, "8 characters", newUser("u8", "x7#kq!2m"), http.StatusCreated)
+		mustStatus(t, "256 characters", newUser("u256", strings.Repeat("z", 255)+"!"), http.StatusCreated)
+		wantField(t, n.do("PATCH", users+"/"+f.bob, f.admin, map[string]any{"data": map[string]any{"password": "sunshine"}}), "password", "common")
+
+		// Recovery completion: the same rules, and a refused password does
+		// not spend the reset.
+		_, reset := n.requestReset(t, map[string]any{"username": "bob", "account_name": f.accountName}, f.bob)
+		complete := func(pw string) *response {
+			n.secrets.add(pw)
+			return n.do("POST", "/v2/user_auth/recovery", "", map[string]any{"data": map[string]any{"reset_id": reset, "password": pw}})
+		}
+		wantField(t, complete("short"), "password", "minLength")
+		wantField(t, complete("football"), "password", "common")
+		wantField(t, complete(strings.Repeat("w", 300)), "password", "maxLength")
+		mustStatus(t, "recovery with a good password", complete("a fresh long passphrase"), http.StatusOK)
+
+		// Changing one's own password takes the current one.
+		bob := n.userAuth(map[string]any{"username": "bob", "password": "a fresh long passphrase", "account_name": f.accountName})
+		mustStatus(t, "bob logs in", bob, http.StatusCreated)
+		bobTok := bob.body["auth_token"].(string)
+		self := users + "/" + f.bob
+		change := func(tok string, data map[string]any) *response {
+			return n.do("PATCH", self, tok, map[string]any{"data": data})
+		}
+		wantField(t, change(bobTok, map[string]any{"password": "bob's next passphrase"}), "current_password", "invalid")
+		wantField(t, change(bobTok, map[string]any{"password": "bob's next passphrase", "current_password": "not it at all"}), "current_password", "invalid")
+		n.secrets.add("bob's next passphrase")
+		r := change(bobTok, map[string]any{"password": "bob's next passphrase", "current_password": "a fresh long passphrase"})
+		mustStatus(t, "own change with the current password", r, http.StatusOK)
+		if _, ok := r.data()["current_password"]; ok {
+			t.Errorf("current_password is stored: %s", r.raw)
+		}
+		mustStatus(t, "login with the new password", n.userAuth(map[string]any{"username": "bob", "password": "bob's next passphrase", "account_name": f.accountName}), http.StatusCreated)
+		// An admin user changing its own password needs it too.
+		alice := n.userAuth(map[string]any{"username": "alice@example.com", "password": f.password, "account_name": f.accountName}).body["auth_token"].(string)
+		wantField(t, n.do("POST", users+"/"+f.alice, alice, map[string]any{"data": map[string]any{
+			"first_name": "A", "last_name": "L", "username": "alice@example.com", "priv_level": "admin", "password": "alice's next passphrase"}}),
+			"current_password", "invalid")
+		// An admin resets another user's password without knowing it.
+		n.secrets.add("reset by alice 2026")
+		mustStatus(t, "admin resets bob", change(alice, map[string]any{"password": "reset by alice 2026"}), http.StatusOK)
+		mustStatus(t, "login after the reset", n.userAuth(map[string]any{"username": "bob", "password": "reset by alice 2026", "account_name": f.accountName}), http.StatusCreated)
+	})
+}
+
+// TestBootstrapPasswordRules: `audian bootstrap` holds its --password to
+// the same rules as the API.
+func TestBootstrapPasswordRules(t *testing.T) {
+	env := map[string]string{"AUDIAN_KEK": testKEK}
+	for _, tc := range []struct{ pw, want string }{
+		{"ab", "at least 8"},
+		{strings.Repeat("p", 257), "at most 256"},
+		{"password", "too common"},
+		{"admin-user", "username"},
+	} {
+		dir := t.TempDir()
+		code, _, errOut := runCLI(t, env, "bootstrap", "--data-dir", dir, "--account-name", "Acme", "--username", "admin-user", "--password", tc.pw)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("--password %.12q: exit %d %q, want 1 and %q", tc.pw, code, errOut, tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 )
@@ -162,6 +163,84 @@ func TestRateLimitRandomAccounts(t *testing.T) {
 			if refused == 0 {
 				t.Errorf("%s: 300 requests with random account ids, none refused", tt.name)
 			}
+		}
+	})
+}
+
+// TestDistributedGuessing: 1,400 wrong passwords against one user, each
+// from its own address, meet 429s (the per-identity tier), while the owner
+// still signs in from an address they signed in from before, and with an
+// API key. Guesses from one IPv6 /64 count as one address.
+func TestDistributedGuessing(t *testing.T) {
+	forEachBackendWith(t, behindProxy, func(t *testing.T, n *node) {
+		boot := n.m.Bootstrapped
+		root := n.login(boot.APIKey.Reveal())
+		const password = "the owner's own password 7"
+		n.secrets.add(password)
+		for _, name := range []string{"target", "six"} {
+			r := n.do("PUT", "/v2/accounts/"+boot.AccountID+"/users", root, map[string]any{"data": map[string]any{
+				"username": name, "password": password, "first_name": "T", "last_name": "G",
+			}})
+			if r.status != http.StatusCreated {
+				t.Fatalf("create user: %d %s", r.status, r.raw)
+			}
+		}
+		login := func(user, pw, ip string) *response {
+			return n.do("PUT", "/v2/user_auth", "", map[string]any{"data": map[string]any{
+				"username": user, "password": pw, "account_name": "Root",
+			}}, from(ip)...)
+		}
+		const home = "203.0.113.200"
+		if r := login("target", password, home); r.status != http.StatusCreated {
+			t.Fatalf("the owner's first login: %d %s", r.status, r.raw)
+		}
+
+		const guesses, workers = 1400, 8
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					ip := fmt.Sprintf("10.%d.%d.%d", i/250/250%250, i/250%250, i%250+1)
+					r := login("target", fmt.Sprintf("guess %d", i), ip)
+					mu.Lock()
+					statuses[r.status]++
+					mu.Unlock()
+				}
+			}()
+		}
+		for i := range guesses {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		if statuses[http.StatusTooManyRequests] == 0 || statuses[http.StatusCreated] != 0 || statuses[http.StatusInternalServerError] != 0 {
+			t.Errorf("%d wrong passwords from as many addresses: statuses %v, want 429s and no success", guesses, statuses)
+		}
+		if r := login("target", password, home); r.status != http.StatusCreated {
+			t.Errorf("the owner at a known address during the attack: %d %s, want 201", r.status, r.raw)
+		}
+		if r := n.do("PUT", "/v2/api_auth", "", map[string]any{"data": map[string]any{"api_key": boot.APIKey.Reveal()}}, from("203.0.113.201")...); r.status != http.StatusCreated {
+			t.Errorf("an API key during the attack: %d %s, want 201", r.status, r.raw)
+		}
+
+		// One /64, a new address per guess: the pair tier stops it.
+		refused := 0
+		for i := range 20 {
+			r := login("six", fmt.Sprintf("guess %d", i), fmt.Sprintf("2001:db8:5:5:%x::1", i+1))
+			if r.status == http.StatusTooManyRequests {
+				refused++
+			}
+		}
+		if refused == 0 {
+			t.Error("20 wrong guesses from 20 addresses of one IPv6 /64 were never refused")
+		}
+		if r := login("six", password, "2001:db8:6:6::1"); r.status != http.StatusCreated {
+			t.Errorf("the owner from another /64: %d, want 201", r.status)
 		}
 	})
 }

@@ -36,6 +36,8 @@ Usage:
   audian bootstrap [flags]   create the first account, its admin user and an API key
   audian signing-key rotate [flags]
                              make a new key sign tokens (old keys keep verifying)
+  audian apps import [flags] DIR
+                             add Monster UI apps (APP/metadata/app.json) to the app catalogue
   audian version             print the version
 ` + clientUsage
 
@@ -60,6 +62,8 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		err = bootstrapCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "signing-key":
 		err = signingKeyCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "apps":
+		err = appsCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "audian", Version)
 	case "help", "--help", "-h":

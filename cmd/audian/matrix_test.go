@@ -88,7 +88,42 @@ var matrix = map[string]statuses{
 	"POST /v2/accounts/{account_id}/users/{user_id}":         {401, 200, 200, 200, 403, 403, 200, 403, 200},
 	"PATCH /v2/accounts/{account_id}/users/{user_id}":        {401, 200, 200, 200, 403, 403, 200, 403, 200},
 	"DELETE /v2/accounts/{account_id}/users/{user_id}":       {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/openapi.json":                                   {200, 200, 200, 200, 200, 200, 200, 200, 200},
+	// Monster UI's modules: icons, screenshots and branding by domain are public, as in Kazoo.
+	"GET /v2/accounts/{account_id}/alerts":                             {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/alerts":                             {401, 403, 403, 201, 403, 403, 403, 403, 201},
+	"DELETE /v2/accounts/{account_id}/alerts/{alert_id}":               {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/alerts/{alert_id}":                  {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/apps_store":                         {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/apps_store/blacklist":               {401, 403, 403, 200, 403, 403, 403, 403, 200},
+	"POST /v2/accounts/{account_id}/apps_store/blacklist":              {401, 403, 403, 200, 403, 403, 403, 403, 200},
+	"DELETE /v2/accounts/{account_id}/apps_store/{app_id}":             {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/apps_store/{app_id}":                {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/apps_store/{app_id}":               {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/apps_store/{app_id}":                {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"GET /v2/accounts/{account_id}/apps_store/{app_id}/icon":           {200, 200, 200, 200, 200, 200, 200, 200, 200},
+	"GET /v2/accounts/{account_id}/apps_store/{app_id}/screenshot/{n}": {200, 200, 200, 200, 200, 200, 200, 200, 200},
+	"GET /v2/accounts/{account_id}/ledgers":                            {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/ledgers/total":                      {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/ledgers/{ledger_id}":                {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/limits":                             {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/limits":                            {401, 403, 403, 200, 403, 403, 403, 403, 200},
+	"DELETE /v2/accounts/{account_id}/whitelabel":                      {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/whitelabel":                         {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/whitelabel":                        {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/whitelabel":                         {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"GET /v2/accounts/{account_id}/whitelabel/icon":                    {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/whitelabel/icon":                   {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/whitelabel/logo":                    {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/whitelabel/logo":                   {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/whitelabel/welcome":                 {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/whitelabel/welcome":                {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/apps_store":                                               {401, 403, 403, 403, 403, 403, 403, 403, 201},
+	"DELETE /v2/apps_store/{app_id}":                                   {401, 403, 403, 403, 403, 403, 403, 403, 200},
+	"GET /v2/whitelabel/{domain}":                                      {200, 200, 200, 200, 200, 200, 200, 200, 200},
+	"GET /v2/whitelabel/{domain}/icon":                                 {200, 200, 200, 200, 200, 200, 200, 200, 200},
+	"GET /v2/whitelabel/{domain}/logo":                                 {200, 200, 200, 200, 200, 200, 200, 200, 200},
+	"GET /v2/whitelabel/{domain}/welcome":                              {200, 200, 200, 200, 200, 200, 200, 200, 200},
+	"GET /v2/openapi.json":                                             {200, 200, 200, 200, 200, 200, 200, 200, 200},
 }
 
 // matrixFixture is the account tree and the callers of the matrix.
@@ -154,6 +189,9 @@ func (f *matrixFixture) token(t *testing.T, p principal) string {
 
 // request builds the path and body of one cell.
 func (f *matrixFixture) request(t *testing.T, method, pattern string) (string, any) {
+	if path, body, ok := f.monsterRequest(t, method, pattern); ok {
+		return path, body
+	}
 	path := strings.ReplaceAll(pattern, "{account_id}", f.a)
 	if strings.Contains(path, "{user_id}") {
 		id := f.plainUser

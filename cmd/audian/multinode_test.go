@@ -110,6 +110,23 @@ func TestRevocationAcrossNodes(t *testing.T) {
 			tok := a.login(key)
 			return tok, func() *response { return a.do("DELETE", "/v2/accounts/"+id, admin, nil) }
 		}},
+		{"session revoked with a refreshed token", func(t *testing.T) (string, func() *response) {
+			tok := a.login(boot.APIKey.Reveal())
+			refreshed := a.mustRefresh(t, tok)
+			return tok, func() *response { return a.do("DELETE", "/v2/token_auth", refreshed, nil) }
+		}},
+		{"ancestor account disabled", func(t *testing.T) (string, func() *response) {
+			parent := a.do("PUT", root, admin, map[string]any{"data": map[string]any{"name": "Suspended Parent Co"}}).data()["id"].(string)
+			r := a.do("PUT", "/v2/accounts/"+parent, admin, map[string]any{"data": map[string]any{"name": "Suspended Child Co"}})
+			if r.status != http.StatusCreated {
+				t.Fatalf("create account: %d %s", r.status, r.raw)
+			}
+			child := r.data()["id"].(string)
+			tok := a.login(a.do("GET", "/v2/accounts/"+child+"/api_key", admin, nil).data()["api_key"].(string))
+			return tok, func() *response {
+				return a.do("PATCH", "/v2/accounts/"+parent, admin, map[string]any{"data": map[string]any{"enabled": false}})
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tok, revoke := tc.setup(t)

@@ -61,6 +61,13 @@ func (b *browser) do(req *http.Request) *page {
 		if res.Header.Get("Access-Control-Allow-Origin") != "" {
 			b.t.Errorf("%s: a portal page carries CORS headers", req.URL.Path)
 		}
+		// The CSP allows no inline script or style: a page must not need
+		// any.
+		for _, n := range findAll(p.doc, func(n *html.Node) bool {
+			return attr(n, "style") != "" || n.Data == "style" || (n.Data == "script" && (attr(n, "src") == "" || textOf(n) != ""))
+		}) {
+			b.t.Errorf("%s: inline %s the CSP would block", req.URL.Path, n.Data)
+		}
 	}
 	return p
 }
@@ -573,4 +580,56 @@ func assertAudited(t *testing.T, n *node, action, outcome string) {
 		}
 	}
 	t.Errorf("no %s audit entry with outcome %s", action, outcome)
+}
+
+// TestPortalSessionsAcrossNodes runs two processes on one PostgreSQL
+// database: a session made on node A works on node B (the cookie names a
+// row both read), and signing out on B, or disabling the user on B, ends
+// it on A at once, with no cache to wait for.
+func TestPortalSessionsAcrossNodes(t *testing.T) {
+	if len(backends(t)) < 2 {
+		t.Skip("needs PostgreSQL (AUDIAN_TEST_POSTGRES_DSN)")
+	}
+	dsn := freshPostgres(t)
+	sec := &secrets{}
+	a := startNode(t, t.TempDir(), dsn, sec)
+	b := startNode(t, t.TempDir(), dsn, sec)
+	acct, user, pw := portalAdmin(a)
+	onA := newBrowser(t, a)
+	if p := onA.signIn(acct, user, pw); p.url.Path != "/settings/api-keys" {
+		t.Fatalf("sign-in on A: at %s", p.url.Path)
+	}
+	cookie := onA.cookie(web.SessionCookie)
+	sec.add(cookie.Value)
+	// The same cookie, presented to B (a load balancer's other leg).
+	onB := newBrowser(t, b)
+	ub, _ := url.Parse(b.url)
+	onB.c.Jar.SetCookies(ub, []*http.Cookie{{Name: cookie.Name, Value: cookie.Value, Path: "/"}})
+	p := onB.get("/settings/api-keys")
+	if p.url.Path != "/settings/api-keys" {
+		t.Fatalf("A's session on B: at %s", p.url.Path)
+	}
+	onB.submit(p, "/sign-out", nil)
+	if p := onA.get("/settings/api-keys"); p.url.Path != "/sign-in" {
+		t.Errorf("signed out on B, still signed in on A: at %s", p.url.Path)
+	}
+
+	// A user disabled on B is signed out on A.
+	admin := newBrowser(t, b)
+	admin.signIn(acct, user, pw)
+	admin.submit(admin.get("/users"), "/users", url.Values{
+		"username": {"erin"}, "first_name": {"Erin"}, "last_name": {"Doe"}, "role": {"user"}, "password": {"erins-password"}})
+	sec.add("erins-password")
+	erin := newBrowser(t, a)
+	if p := erin.signIn(acct, "erin", "erins-password"); p.url.Path != "/settings/api-keys" {
+		t.Fatalf("erin's sign-in on A: at %s", p.url.Path)
+	}
+	u, err := b.m.Store.UserByUsername(t.Context(), a.m.Bootstrapped.AccountID, "erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.submit(admin.get("/users/"+u.ID), "/users/"+u.ID+"/enabled", url.Values{"enabled": {"false"}})
+	if p := erin.get("/settings/api-keys"); p.url.Path != "/sign-in" {
+		t.Errorf("disabled on B, still signed in on A: at %s", p.url.Path)
+	}
 }

@@ -134,7 +134,7 @@ func signingKeyCmd(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	tokens, err := token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime})
+	tokens, err := token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime, Algorithm: cfg.TokenAlg, SessionLifetime: cfg.SessionLifetime})
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}

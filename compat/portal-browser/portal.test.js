@@ -25,6 +25,7 @@ const ca = fs.readFileSync(process.env.AUDIAN_CA);
 let browser, context, page;
 const urls = [];     // every URL the browser requested
 const secrets = [];  // every secret the page showed
+const consoleErrors = [];
 
 function shot(name) {
   return page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
@@ -62,6 +63,12 @@ before(async () => {
   page = await context.newPage();
   page.setDefaultTimeout(15000);
   page.on('request', (r) => urls.push(r.url()));
+  // Anything the Content-Security-Policy blocks is a bug in a page.
+  // (The 401 of a failed sign-in and the 403 of a refused form are meant.)
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
 });
 
 after(async () => {
@@ -188,7 +195,17 @@ test('every other page renders', async () => {
   await page.reload();
   await shot('16-api-keys-phone');
   await page.goto(base + '/users');
+  await page.getByLabel('Username', { exact: true }).fill('grace');
+  await page.getByLabel('First name').fill('Grace');
+  await page.getByLabel('Last name').fill('Hopper');
+  await page.getByLabel('Initial password').fill('grace-initial-pw');
+  await page.getByRole('button', { name: 'Create user', exact: true }).click();
+  await page.waitForLoadState('load');
   await shot('17-users-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.getByRole('row').filter({ hasText: 'grace' }).getByRole('link').click();
+  await page.waitForLoadState('load');
+  await shot('17b-user-detail');
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
@@ -209,6 +226,10 @@ test('after sign out the session cookie no longer works', async () => {
   await p2.goto(base + '/settings/api-keys');
   assert.equal(new URL(p2.url()).pathname, '/sign-in', 'the old cookie is refused');
   await other.close();
+});
+
+test('no page logged an error (a CSP violation among them)', () => {
+  assert.deepEqual(consoleErrors, []);
 });
 
 test('no secret in any URL the browser requested', () => {

@@ -18,15 +18,21 @@ import (
 
 // Config is every setting of audian serve.
 type Config struct {
-	DataDir        string        `toml:"data_dir"`
-	Listen         string        `toml:"listen"`
-	Database       string        `toml:"database"`
-	TLSCert        string        `toml:"tls_cert"`
-	TLSKey         string        `toml:"tls_key"`
-	InsecureHTTP   bool          `toml:"insecure_http"`
-	KEKFile        string        `toml:"kek_file"`
-	KEK            string        `toml:"-"` // only from AUDIAN_KEK, never a file or flag
-	TokenLifetime  time.Duration `toml:"token_lifetime"`
+	DataDir       string        `toml:"data_dir"`
+	Listen        string        `toml:"listen"`
+	Database      string        `toml:"database"`
+	TLSCert       string        `toml:"tls_cert"`
+	TLSKey        string        `toml:"tls_key"`
+	InsecureHTTP  bool          `toml:"insecure_http"`
+	KEKFile       string        `toml:"kek_file"`
+	KEK           string        `toml:"-"` // only from AUDIAN_KEK, never a file or flag
+	TokenLifetime time.Duration `toml:"token_lifetime"`
+	// SessionLifetime bounds refreshing: no token descending from a login
+	// lives past the login plus this.
+	SessionLifetime time.Duration `toml:"session_lifetime"`
+	// TokenAlg is the algorithm of the signing keys this process generates:
+	// RS256, ES256 or EdDSA.
+	TokenAlg       string        `toml:"token_alg"`
 	MaxBodyBytes   int64         `toml:"max_body_bytes"`
 	RateBurst      int           `toml:"rate_burst"`
 	RatePerSecond  float64       `toml:"rate_per_second"`
@@ -57,6 +63,9 @@ type Config struct {
 	// PortalSessionLifetime ends it this long after sign-in.
 	PortalIdleTimeout     time.Duration `toml:"portal_idle_timeout"`
 	PortalSessionLifetime time.Duration `toml:"portal_session_lifetime"`
+	// WhitelabelMaxBytes bounds an uploaded whitelabel logo, icon or
+	// welcome text.
+	WhitelabelMaxBytes int64 `toml:"whitelabel_max_bytes"`
 }
 
 // Default returns the defaults: everything under ./audian-data, HTTPS on
@@ -66,6 +75,8 @@ func Default() Config {
 		DataDir:         "audian-data",
 		Listen:          ":8443",
 		TokenLifetime:   time.Hour,
+		SessionLifetime: 24 * time.Hour,
+		TokenAlg:        "RS256",
 		MaxBodyBytes:    1 << 20,
 		RateBurst:       100,
 		RatePerSecond:   10,
@@ -81,6 +92,7 @@ func Default() Config {
 
 		PortalIdleTimeout:     30 * time.Minute,
 		PortalSessionLifetime: 12 * time.Hour,
+		WhitelabelMaxBytes:    1 << 20,
 	}
 }
 
@@ -107,6 +119,12 @@ var settings = []setting{
 	{"kek-file", "key-encryption key file (32 random bytes, base64); created if missing (default DATA_DIR/kek); AUDIAN_KEK overrides", func(fs *flag.FlagSet, c *Config, u string) { fs.StringVar(&c.KEKFile, "kek-file", c.KEKFile, u) }},
 	{"token-lifetime", "auth token lifetime, 15m to 24h", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.TokenLifetime, "token-lifetime", c.TokenLifetime, u)
+	}},
+	{"session-lifetime", "how long after a login its tokens can be refreshed (15m..24h)", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, u)
+	}},
+	{"token-alg", "algorithm of new token-signing keys: RS256, ES256 or EdDSA; takes effect at the next signing-key rotation", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.StringVar(&c.TokenAlg, "token-alg", c.TokenAlg, u)
 	}},
 	{"max-body-bytes", "request body limit in bytes", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, u)
@@ -156,6 +174,9 @@ var settings = []setting{
 	}},
 	{"portal-session-lifetime", "sign a portal session out this long after sign-in, however active", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.PortalSessionLifetime, "portal-session-lifetime", c.PortalSessionLifetime, u)
+	}},
+	{"whitelabel-max-bytes", "size limit in bytes of an uploaded whitelabel logo, icon or welcome text", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.Int64Var(&c.WhitelabelMaxBytes, "whitelabel-max-bytes", c.WhitelabelMaxBytes, u)
 	}},
 }
 
@@ -258,6 +279,14 @@ func (c *Config) Validate() error {
 	if c.TokenLifetime < 15*time.Minute || c.TokenLifetime > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("token-lifetime %s is outside 15m..24h", c.TokenLifetime))
 	}
+	if c.SessionLifetime < 15*time.Minute || c.SessionLifetime > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("session-lifetime %s is outside 15m..24h", c.SessionLifetime))
+	}
+	switch c.TokenAlg {
+	case "RS256", "ES256", "EdDSA":
+	default:
+		errs = append(errs, fmt.Errorf("token-alg %q is not RS256, ES256 or EdDSA", c.TokenAlg))
+	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("max-body-bytes must be at least 1024"))
 	}
@@ -303,6 +332,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PortalSessionLifetime < c.PortalIdleTimeout || c.PortalSessionLifetime > 30*24*time.Hour {
 		errs = append(errs, errors.New("portal-session-lifetime must be within portal-idle-timeout..720h"))
+	}
+	if c.WhitelabelMaxBytes < 1024 || c.WhitelabelMaxBytes > 16<<20 {
+		errs = append(errs, errors.New("whitelabel-max-bytes must be within 1024..16777216"))
 	}
 	return errors.Join(errs...)
 }

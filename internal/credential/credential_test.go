@@ -459,3 +459,56 @@ func BenchmarkDefaultBurn(b *testing.B) {
 		DefaultHasher.Burn("correct horse")
 	}
 }
+
+func TestCheckNewPassword(t *testing.T) {
+	long := strings.Repeat("é", MaxPasswordLength) // characters, not bytes
+	for _, tc := range []struct {
+		name, pw string
+		min      int
+		context  []string
+		rule     string
+	}{
+		{"7 characters", "abcdefg", 0, nil, RuleMinLength},
+		{"8 characters", "x7#kq!2m", 0, nil, ""},
+		{"8 multibyte characters", "日本語のパスワ", 0, nil, RuleMinLength},
+		{"8 multibyte characters ok", "日本語のパスワー", 0, nil, ""},
+		{"configured minimum above 8", "x7#kq!2m", 10, nil, RuleMinLength},
+		{"configured minimum below 8 is raised", "x7#kq!2", 4, nil, RuleMinLength},
+		{"256 characters", long, 0, nil, ""},
+		{"257 characters", long + "e", 0, nil, RuleMaxLength},
+		{"common", "password", 0, nil, RuleCommon},
+		{"common, any case", "PassWord1", 0, nil, RuleCommon},
+		{"common digits", "12345678", 0, nil, RuleCommon},
+		{"common, last of the list", lastCommon(t), 0, nil, RuleCommon},
+		{"the username", "Alice.Example", 0, []string{"alice.example"}, RuleCommon},
+		{"a passphrase", "correct horse 42", 0, []string{"alice"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckNewPassword(tc.pw, tc.min, tc.context...)
+			got := ""
+			if err != nil {
+				got = err.Rule
+				if err.Message == "" || !strings.HasPrefix(err.Error(), "password: ") {
+					t.Errorf("error without a message: %#v", err)
+				}
+			}
+			if got != tc.rule {
+				t.Errorf("CheckNewPassword(%.20q) rule %q, want %q", tc.pw, got, tc.rule)
+			}
+		})
+	}
+	if n := len(commonPasswords()); n != 10_000 {
+		t.Errorf("the blocklist holds %d passwords, want 10000", n)
+	}
+}
+
+// lastCommon is the last entry of the embedded list, so that a list cut
+// short is noticed.
+func lastCommon(t *testing.T) string {
+	lines := strings.Split(strings.TrimSpace(commonPasswordsText), "\n")
+	last := lines[len(lines)-1]
+	if len(last) < MinPasswordLength {
+		t.Fatalf("last entry %q is shorter than the minimum", last)
+	}
+	return last
+}

@@ -69,6 +69,9 @@ type Config struct {
 	// api_auth (namedkeys.go).
 	KeyRotation          time.Duration
 	KeyRotationMandatory bool
+	// UploadMaxBytes bounds a whitelabel logo, icon or welcome text;
+	// 0 means DefaultUploadMaxBytes.
+	UploadMaxBytes int64
 }
 
 // Deps are the collaborators of the API.
@@ -126,6 +129,9 @@ func New(cfg Config, d Deps) *API {
 	}
 	if cfg.RealmSuffix == "" {
 		cfg.RealmSuffix = "sip.audian.local"
+	}
+	if cfg.UploadMaxBytes <= 0 {
+		cfg.UploadMaxBytes = DefaultUploadMaxBytes
 	}
 	if cfg.PasswordMinLength == 0 {
 		cfg.PasswordMinLength = 8
@@ -309,6 +315,83 @@ func (a *API) routes() []route {
 		{"/v2/openapi.json", map[string]endpoint{
 			"GET": {access: public, h: a.openAPI},
 		}},
+		// Monster UI's modules (whitelabel.go, apps.go, monster.go).
+		{acct + "/whitelabel", map[string]endpoint{
+			"GET":    {access: account, perm: identity.AccountsRead, h: a.getWhitelabel},
+			"PUT":    {access: account, perm: identity.AccountsWrite, h: a.putWhitelabel},
+			"POST":   {access: account, perm: identity.AccountsWrite, h: a.postWhitelabel},
+			"DELETE": {access: account, perm: identity.AccountsWrite, h: a.deleteWhitelabel},
+		}},
+		{acct + "/whitelabel/logo", map[string]endpoint{
+			"GET":  {access: account, perm: identity.AccountsRead, h: a.whitelabelFile(identity.WhitelabelLogo)},
+			"POST": {access: account, perm: identity.AccountsWrite, h: a.setWhitelabelFile(identity.WhitelabelLogo)},
+		}},
+		{acct + "/whitelabel/icon", map[string]endpoint{
+			"GET":  {access: account, perm: identity.AccountsRead, h: a.whitelabelFile(identity.WhitelabelIcon)},
+			"POST": {access: account, perm: identity.AccountsWrite, h: a.setWhitelabelFile(identity.WhitelabelIcon)},
+		}},
+		{acct + "/whitelabel/welcome", map[string]endpoint{
+			"GET":  {access: account, perm: identity.AccountsRead, h: a.whitelabelFile(identity.WhitelabelWelcome)},
+			"POST": {access: account, perm: identity.AccountsWrite, h: a.setWhitelabelFile(identity.WhitelabelWelcome)},
+		}},
+		{"/v2/whitelabel/{domain}", map[string]endpoint{
+			"GET": {access: public, h: a.whitelabelByDomain},
+		}},
+		{"/v2/whitelabel/{domain}/logo", map[string]endpoint{
+			"GET": {access: public, h: a.whitelabelFileByDomain(identity.WhitelabelLogo)},
+		}},
+		{"/v2/whitelabel/{domain}/icon", map[string]endpoint{
+			"GET": {access: public, h: a.whitelabelFileByDomain(identity.WhitelabelIcon)},
+		}},
+		{"/v2/whitelabel/{domain}/welcome", map[string]endpoint{
+			"GET": {access: public, h: a.whitelabelFileByDomain(identity.WhitelabelWelcome)},
+		}},
+		{"/v2/apps_store", map[string]endpoint{
+			"PUT": {access: authed, perm: identity.AccountsWrite, h: a.putCatalogueApp},
+		}},
+		{"/v2/apps_store/{app_id}", map[string]endpoint{
+			"DELETE": {access: authed, perm: identity.AccountsWrite, h: a.deleteCatalogueApp},
+		}},
+		{acct + "/apps_store", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.listApps},
+		}},
+		{acct + "/apps_store/blacklist", map[string]endpoint{
+			"GET":  {access: account, perm: identity.AccountsRead, h: a.getBlacklist},
+			"POST": {access: account, perm: identity.AccountsWrite, h: a.setBlacklist},
+		}},
+		{acct + "/apps_store/{app_id}", map[string]endpoint{
+			"GET":    {access: account, perm: identity.AccountsRead, h: a.getApp},
+			"PUT":    {access: account, perm: identity.AccountsWrite, h: a.installApp},
+			"POST":   {access: account, perm: identity.AccountsWrite, h: a.updateApp},
+			"DELETE": {access: account, perm: identity.AccountsWrite, h: a.uninstallApp},
+		}},
+		{acct + "/apps_store/{app_id}/icon", map[string]endpoint{
+			"GET": {access: public, h: a.appFile},
+		}},
+		{acct + "/apps_store/{app_id}/screenshot/{n}", map[string]endpoint{
+			"GET": {access: public, h: a.appFile},
+		}},
+		{acct + "/alerts", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.listAlerts},
+			"PUT": {access: account, perm: identity.AccountsWrite, h: a.createAlert},
+		}},
+		{acct + "/alerts/{alert_id}", map[string]endpoint{
+			"GET":    {access: account, perm: identity.AccountsRead, h: a.getAlert},
+			"DELETE": {access: account, perm: identity.AccountsWrite, h: a.deleteAlert},
+		}},
+		{acct + "/limits", map[string]endpoint{
+			"GET":  {access: account, perm: identity.AccountsRead, h: a.getLimits},
+			"POST": {access: account, perm: identity.AccountsWrite, h: a.setLimits},
+		}},
+		{acct + "/ledgers", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.ledgers},
+		}},
+		{acct + "/ledgers/total", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.ledgersTotal},
+		}},
+		{acct + "/ledgers/{ledger_id}", map[string]endpoint{
+			"GET": {access: account, perm: identity.AccountsRead, h: a.ledgerEntries},
+		}},
 	}
 }
 
@@ -355,7 +438,9 @@ func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
 
 const (
 	corsMethods = "GET, PUT, POST, PATCH, DELETE, OPTIONS"
-	corsHeaders = "content-type, x-auth-token, x-request-id, authorization, if-match, x-kazoo-cluster-id, x-http-method-override, cache-control, x-requested-with"
+	// corsHeaders is Kazoo's list (api_util:get_cors_headers) plus
+	// x-request-id and authorization, which audian also reads.
+	corsHeaders = "content-type, depth, user-agent, x-http-method-override, x-file-size, x-requested-with, if-modified-since, x-file-name, cache-control, x-auth-token, x-kazoo-cluster-id, if-match, x-request-id, authorization"
 	corsExpose  = "content-type, x-auth-token, x-request-id, location, etag"
 )
 

@@ -1,6 +1,7 @@
 package crossbar
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -84,18 +85,36 @@ func (a *API) tokenInfo(c *call) (*reply, error) {
 	return &reply{data: d, revision: "automatic"}, nil
 }
 
-// revokeToken revokes the presented token on every node (DELETE
-// /v2/token_auth); Kazoo cannot do this.
+// revokeToken revokes the presented token's session on every node
+// (DELETE /v2/token_auth); Kazoo cannot do this. The session is the login
+// the token descends from: the login's token, every token refreshed from
+// it and every access token minted from any of them die together, so
+// that logging out with any of them ends the login. The revocation is a
+// token revocation of the session id (the login's jti), kept until the
+// last token of the session has expired.
 func (a *API) revokeToken(c *call) (*reply, error) {
-	exp := c.p.ExpiresAt
+	id, exp := c.p.SessionID, sessionEnd(c.p.AuthTime)
+	if id == "" {
+		id, exp = c.p.TokenID, c.p.ExpiresAt
+	}
 	if exp.Before(c.now) {
 		exp = c.now.Add(time.Minute)
 	}
-	if err := a.store.RevokeToken(c.ctx, c.p.TokenID, exp); err != nil {
+	// The revocation must be written even when the client hangs up at once.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
+	defer cancel()
+	if err := a.store.RevokeToken(ctx, id, exp); err != nil {
 		return nil, err
 	}
 	if err := a.sync(c.ctx); err != nil {
 		return nil, err
 	}
 	return &reply{revision: "automatic"}, nil
+}
+
+// sessionEnd bounds the life of every token of a session that began at
+// authTime: no token service setting lets a session outlive the longest
+// token lifetime (24h), plus the verification leeway.
+func sessionEnd(authTime time.Time) time.Time {
+	return authTime.Add(24*time.Hour + time.Minute)
 }

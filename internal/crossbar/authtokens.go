@@ -46,9 +46,11 @@ func (a *API) inspectToken(c *call, raw string) (*reply, error) {
 }
 
 // refreshToken issues a fresh token for the caller's identity (PUT
-// /v2/auth {"action":"refresh_token"}), with Kazoo's method cb_auth. The
-// new token carries the old one's account, user, role, API key and
-// scopes, so it is revoked by everything that would revoke the old one.
+// /v2/auth {"action":"refresh_token"}). The new token carries the old
+// one's account, user, role, API key, scopes and session, so it is
+// revoked by everything that would revoke the old one, and however often
+// it is refreshed it dies at the session's end (the token service's
+// session lifetime from the login).
 func (a *API) refreshToken(c *call) (*reply, error) {
 	body, err := a.readBody(c)
 	if err != nil {
@@ -91,6 +93,8 @@ func (a *API) refreshToken(c *call) (*reply, error) {
 		PrivLevel: c.p.Role,
 		Scopes:    c.p.Scopes,
 		CIDRs:     c.p.CIDRs,
+		SessionID: c.p.SessionID,
+		AuthTime:  c.p.AuthTime.Unix(),
 	}, a.cfg.TokenLifetime)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,8 @@ type BootstrapResult struct {
 func Bootstrap(ctx context.Context, s identity.Store, sealer Sealer, hasher PasswordHasher, p BootstrapParams) (*BootstrapResult, error) {
 	if p.Password == "" {
 		p.Password = credential.NewPassword()
+	} else if err := credential.CheckNewPassword(p.Password, 0, p.Username, p.AccountName); err != nil {
+		return nil, identity.Invalid("password", err.Rule, err.Message)
 	}
 	acct := &identity.Account{
 		ID:      identity.NewID(),

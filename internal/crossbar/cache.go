@@ -79,3 +79,21 @@ func newAccountCache(s identity.Store, max int) *feedCache[*cachedAccount] {
 		return &cachedAccount{acct: a}, nil
 	})
 }
+
+var _ identity.AccountGate = (*API)(nil)
+
+// AccountUsable applies identity.AccountUsable with ancestors read from the
+// account cache, which the change feed invalidates: an account disabled on
+// any node suspends its subtree here within one feed poll, and the check
+// costs one map lookup per ancestor.
+func (a *API) AccountUsable(ctx context.Context, acct *identity.Account) (bool, error) {
+	return identity.AccountUsable(ctx, acct, a.cachedAccount)
+}
+
+func (a *API) cachedAccount(ctx context.Context, id string) (*identity.Account, error) {
+	c, err := a.accounts.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c.acct, nil
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/identity"
 	"github.com/audian/audian/internal/manage"
 )
@@ -28,7 +29,7 @@ var serverOwned = map[string]bool{
 	"id": true, "created": true, "modified": true, "superduper_admin": true, "is_reseller": true,
 	"reseller_id": true, "wnm_allow_additions": true, "billing_mode": true, "api_key": true,
 	"descendants_count": true, "trial_time_left": true, "notification_preference": true,
-	"credentials": true, "password_hash": true,
+	"credentials": true, "password_hash": true, "current_password": true,
 	"system": true, "tree": true, "parent_id": true, "revision": true, "account_id": true,
 }
 
@@ -248,13 +249,20 @@ func renderUser(u *identity.User) map[string]any {
 
 // renderUserItem is a user in a list: Kazoo's crossbar_listing fields,
 // with first_name and last_name always strings (Monster UI sorts on them).
+// Fields the user never set are left out, as Kazoo's view leaves them out,
+// rather than sent as "".
 func renderUserItem(u *identity.User) any {
-	return map[string]any{
-		"id": u.ID, "username": u.Username, "email": u.Email,
-		"first_name": u.FirstName, "last_name": u.LastName,
+	item := map[string]any{
+		"id": u.ID, "first_name": u.FirstName, "last_name": u.LastName,
 		"priv_level": u.PrivLevel, "enabled": u.Enabled,
-		"presence_id": u.PresenceID, "timezone": u.Timezone,
 	}
+	for k, v := range map[string]string{"username": u.Username, "email": u.Email,
+		"presence_id": u.PresenceID, "timezone": u.Timezone} {
+		if v != "" {
+			item[k] = v
+		}
+	}
+	return item
 }
 
 // userChange is what applyUser learned about credentials.
@@ -294,8 +302,8 @@ func applyUser(u *identity.User, doc map[string]any, minPassword int, admin bool
 	u.Timezone, _ = f.str("timezone")
 	u.Language, _ = f.str("language")
 	if pw, ok := f.str("password"); ok {
-		if len([]rune(pw)) < minPassword {
-			f.v.Add("password", "minLength", identity.Violation{Message: "Password is too short", Target: minPassword})
+		if err := credential.CheckNewPassword(pw, minPassword, u.Username); err != nil {
+			f.v.Add("password", err.Rule, passwordViolation(err))
 		}
 		ch.password = pw
 	}
@@ -311,6 +319,15 @@ func applyUser(u *identity.User, doc map[string]any, minPassword int, admin bool
 		return ch, err
 	}
 	return ch, u.Validate()
+}
+
+// passwordViolation is the validation violation of a refused password.
+func passwordViolation(err *credential.PasswordError) identity.Violation {
+	v := identity.Violation{Message: err.Message}
+	if err.Target > 0 {
+		v.Target = err.Target
+	}
+	return v
 }
 
 // setPassword stores the hashes of a new password on u.

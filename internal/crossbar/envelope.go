@@ -34,6 +34,9 @@ type reply struct {
 	// raw is a JSON document written as is, without the envelope
 	// (openapi.go).
 	raw []byte
+	// file, when set, is the whole reply: a file, not an envelope
+	// (files.go).
+	file *fileReply
 }
 
 // envelope is the Crossbar response envelope (spec §3), defined once in

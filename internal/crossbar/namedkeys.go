@@ -459,8 +459,10 @@ func (a *API) keyClaims(c *call, in login.KeyLogin) (identity.Claims, time.Durat
 // createAccessToken mints a short-lived token that can do no more than
 // its caller and no more than asked (PUT /v2/accounts/{id}/access_tokens).
 // It carries the caller's user and key ids, so that whatever revokes the
-// caller's identity revokes it too, and the caller's method, so that token
-// restrictions on that method still apply to it.
+// caller's identity revokes it too, the caller's session, so that revoking
+// the caller's token revokes it, and the caller's method, so that token
+// restrictions on that method still apply to it. It never outlives the
+// caller's token.
 func (a *API) createAccessToken(c *call) (*reply, error) {
 	if c.target.acct.ID != c.p.AccountID {
 		return nil, errOwnAccountOnly
@@ -498,6 +500,9 @@ func (a *API) createAccessToken(c *call) (*reply, error) {
 		PrivLevel: c.p.Role,
 		Scopes:    scopes,
 		CIDRs:     c.p.CIDRs,
+		SessionID: c.p.SessionID,
+		AuthTime:  c.p.AuthTime.Unix(),
+		ExpiresAt: c.p.ExpiresAt.Unix(),
 	}, lifetime)
 	if err != nil {
 		return nil, err

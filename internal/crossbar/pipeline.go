@@ -148,7 +148,11 @@ func (a *API) authenticate(ctx context.Context, raw, accountHeader, clientIP str
 	} else if err != nil {
 		return err
 	}
-	if !acct.acct.Enabled {
+	if ok, err := a.AccountUsable(ctx, acct.acct); err != nil {
+		return err
+	} else if !ok {
+		// A disabled account, or one under a disabled ancestor: its tokens
+		// are suspended until the account is enabled again.
 		return identity.ErrTokenRevoked
 	}
 	*p = identity.Principal{
@@ -160,6 +164,8 @@ func (a *API) authenticate(ctx context.Context, raw, accountHeader, clientIP str
 		Role:      claims.PrivLevel,
 		Scopes:    claims.Scopes,
 		CIDRs:     claims.CIDRs,
+		SessionID: claims.SessionID,
+		AuthTime:  time.Unix(claims.AuthTime, 0),
 		System:    acct.acct.System,
 		IssuedAt:  time.Unix(claims.IssuedAt, 0),
 		ExpiresAt: time.Unix(claims.ExpiresAt, 0),
@@ -283,6 +289,10 @@ func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
 func (a *API) respond(c *call, rep *reply) {
 	if rep.raw != nil {
 		writeRaw(c.w, rep)
+		return
+	}
+	if rep.file != nil {
+		respondFile(c, rep.file)
 		return
 	}
 	env := envelope{

@@ -165,7 +165,11 @@ func (a *API) runRecovery(ctx context.Context, req recoveryRequest) error {
 		} else if err != nil {
 			return err
 		}
-		if !u.Enabled || !acct.Enabled {
+		usable, err := a.AccountUsable(ctx, acct)
+		if err != nil {
+			return err
+		}
+		if !u.Enabled || !usable {
 			a.log.DebugContext(ctx, "password recovery refused: user or account disabled", "user_id", u.ID)
 			return nil
 		}
@@ -227,9 +231,11 @@ func (a *API) completeRecovery(c *call) (*reply, error) {
 	if !ok && v["reset_id"] == nil {
 		v.Add("reset_id", "required", fieldRequired)
 	}
-	password, hasPassword := schemaString(data, v, "password", 1, 1024)
-	if hasPassword && len([]rune(password)) < a.cfg.PasswordMinLength {
-		v.Add("password", "minLength", identity.Violation{Message: "Password is too short", Target: a.cfg.PasswordMinLength})
+	password, hasPassword := schemaString(data, v, "password", 1, 4*credential.MaxPasswordLength)
+	if hasPassword {
+		if err := credential.CheckNewPassword(password, a.cfg.PasswordMinLength); err != nil {
+			v.Add("password", err.Rule, passwordViolation(err))
+		}
 	}
 	// The password is checked before the token is spent, so that a typo in
 	// it does not cost the user their reset.
@@ -252,7 +258,9 @@ func (a *API) completeRecovery(c *call) (*reply, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if !acct.Enabled {
+	if ok, err := a.AccountUsable(c.ctx, acct); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, errInvalidReset
 	}
 	c.info.AccountID = acct.ID

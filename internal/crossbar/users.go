@@ -1,9 +1,12 @@
 package crossbar
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"net/http"
 	"time"
 
+	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/identity"
 )
 
@@ -82,9 +85,21 @@ func (a *API) updateUser(c *call, build func(*identity.User) map[string]any) (*r
 			return identity.ErrConflict
 		}
 		wasEnabled := u.Enabled
-		ch, err := applyUser(u, build(u), a.cfg.PasswordMinLength, admin)
+		before := *u
+		doc := build(u)
+		ch, err := applyUser(u, doc, a.cfg.PasswordMinLength, admin)
 		if err != nil {
 			return err
+		}
+		if ch.password != "" && c.p.UserID == u.ID {
+			// Whoever holds a user's token must not be able to take the
+			// account over by choosing a new password: changing one's own
+			// password takes the current one. An admin resetting another
+			// user's password needs none.
+			current, _ := doc["current_password"].(string)
+			if !a.knowsPassword(&before, current) {
+				return errCurrentPassword
+			}
 		}
 		if !admin && (ch.roleChanged || u.Enabled != wasEnabled) {
 			return identity.ErrRoleForbidden
@@ -106,6 +121,30 @@ func (a *API) updateUser(c *call, build func(*identity.User) map[string]any) (*r
 		return nil, err
 	}
 	return &reply{data: renderUser(updated), revision: updated.Revision}, nil
+}
+
+// errCurrentPassword refuses a change of one's own password without the
+// right current one.
+var errCurrentPassword = identity.Invalid("current_password", "invalid",
+	"The current password is required to change your own password, and must be right")
+
+// knowsPassword reports whether password is u's current password, by any
+// credential u has: the password hash, else the Kazoo md5 digest hash a
+// user imported with credentials only has. It costs one argon2id
+// evaluation whatever the outcome.
+func (a *API) knowsPassword(u *identity.User, password string) bool {
+	switch {
+	case password == "" || len(password) > 4*credential.MaxPasswordLength:
+		a.hasher.Burn(password)
+		return false
+	case u.Credentials.Password != "":
+		return a.hasher.Verify(u.Credentials.Password, password)
+	case u.Credentials.MD5Hash != "":
+		sum := md5.Sum([]byte(u.Username + ":" + password))
+		return a.hasher.Verify(u.Credentials.MD5Hash, hex.EncodeToString(sum[:]))
+	}
+	a.hasher.Burn(password)
+	return false
 }
 
 func (a *API) deleteUser(c *call) (*reply, error) {

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -33,6 +34,40 @@ type Claims struct {
 	// from: those of the API key that minted it, carried by every token
 	// derived from it.
 	CIDRs []string `json:"cidrs,omitempty"`
+	// SessionID is the jti of the login the token descends from: a login
+	// starts a session, and refreshes and access tokens minted from a
+	// token carry its session on. Revoking any token of a session revokes
+	// them all.
+	SessionID string `json:"sid,omitempty"`
+	// AuthTime is when the session's login happened (Unix seconds, as in
+	// OIDC); no token of the session lives past AuthTime plus the session
+	// lifetime.
+	AuthTime int64 `json:"auth_time,omitempty"`
+	// NotBefore and Audience are never issued by audian's crossbar but are
+	// checked when present (RFC 7519).
+	NotBefore int64    `json:"nbf,omitempty"`
+	Audience  Audience `json:"aud,omitempty"`
+}
+
+// Audience is a JWT "aud": one string or an array of them.
+type Audience []string
+
+// UnmarshalJSON accepts a string or an array of strings.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = Audience{s}
+		return nil
+	}
+	var ss []string
+	if err := json.Unmarshal(b, &ss); err != nil {
+		return err
+	}
+	*a = ss
+	return nil
 }
 
 // Principal is the authenticated caller of one request.
@@ -48,6 +83,11 @@ type Principal struct {
 	// CIDRs are the client addresses the caller's token is bound to; nil
 	// means any.
 	CIDRs []string
+	// SessionID and AuthTime are the token's session (Claims.SessionID)
+	// and its login time; what a caller derives from its token stays in
+	// that session.
+	SessionID string
+	AuthTime  time.Time
 	// System is true when the caller's account is a system account; it is
 	// read from the account at authentication, never from the token.
 	System    bool

@@ -68,6 +68,7 @@ type Store interface {
 	AppsStore             // apps.go: the app catalogue, installs and blacklists
 	AlertStore            // alerts.go: per-account alerts
 	LimitsDocStore        // limitsdoc.go: Kazoo's per-account limits document, stored only
+	LoginAddressStore     // knownaddr.go: addresses where a login succeeded
 
 	// Bootstrap creates the first account (a system account), its admin
 	// user and its account API key in one transaction. It returns

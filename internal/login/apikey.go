@@ -71,7 +71,10 @@ func (d *Door) checkKey(ctx context.Context, at Attempt, secret string) (_ KeyLo
 	} else if err != nil {
 		return KeyLogin{}, key, err
 	}
-	if !acct.Enabled {
+	// A disabled account, or one below a disabled ancestor, is suspended.
+	if ok, err := d.gate.AccountUsable(ctx, acct); err != nil {
+		return KeyLogin{}, key, err
+	} else if !ok {
 		return KeyLogin{}, key, identity.ErrUnauthorized
 	}
 	kl := KeyLogin{Account: acct, Key: key}

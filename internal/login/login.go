@@ -115,6 +115,10 @@ type Deps struct {
 	Hasher Hasher
 	Sealer Sealer
 	Guard  Guard
+	// Gate decides whether an account may be used (enabled, and every
+	// ancestor enabled); crossbar's API answers from its account cache.
+	// nil applies identity.AccountUsable with ancestors read from Store.
+	Gate   identity.AccountGate
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -126,6 +130,7 @@ type Door struct {
 	hasher Hasher
 	sealer Sealer
 	guard  Guard
+	gate   identity.AccountGate
 	log    *slog.Logger
 	now    func() time.Time
 	slots  chan struct{}
@@ -148,10 +153,21 @@ func New(cfg Config, d Deps) *Door {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Gate == nil {
+		d.Gate = storeGate{d.Store}
+	}
 	return &Door{
-		cfg: cfg, store: d.Store, hasher: d.Hasher, sealer: d.Sealer, guard: d.Guard,
+		cfg: cfg, store: d.Store, hasher: d.Hasher, sealer: d.Sealer, guard: d.Guard, gate: d.Gate,
 		log: d.Logger, now: d.Now, slots: make(chan struct{}, cfg.HashConcurrency),
 	}
+}
+
+// storeGate applies the account rule with every ancestor read from the
+// store.
+type storeGate struct{ s Store }
+
+func (g storeGate) AccountUsable(ctx context.Context, a *identity.Account) (bool, error) {
+	return identity.AccountUsable(ctx, a, g.s.Account)
 }
 
 // Errors of the door besides identity.ErrUnauthorized.

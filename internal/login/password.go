@@ -121,7 +121,14 @@ func (d *Door) verify(ctx context.Context, accounts []*identity.Account, secret 
 		if !d.hasher.Verify(phc, secret) {
 			continue
 		}
-		if !u.Enabled || !acct.Enabled {
+		if !u.Enabled {
+			return nil, nil, identity.ErrUnauthorized
+		}
+		// A disabled account, or one below a disabled ancestor, is
+		// suspended.
+		if ok, err := d.gate.AccountUsable(ctx, acct); err != nil {
+			return nil, nil, err
+		} else if !ok {
 			return nil, nil, identity.ErrUnauthorized
 		}
 		return u, acct, nil

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/audian/audian/internal/credential"
 	"github.com/audian/audian/internal/identity"
 	"github.com/audian/audian/internal/manage"
 	"github.com/audian/audian/internal/web"
@@ -58,13 +58,11 @@ func (p *Portal) renderUsers(w http.ResponseWriter, r *http.Request, s *web.Sess
 	return nil
 }
 
-// checkPassword applies the portal's password rules.
+// checkPassword applies the password rules every face shares
+// (credential.CheckNewPassword): length, and not a common password.
 func (p *Portal) checkPassword(pw string) string {
-	switch n := utf8.RuneCountInString(pw); {
-	case n < p.cfg.PasswordMinLength:
-		return "Use at least " + itoa(p.cfg.PasswordMinLength) + " characters."
-	case len(pw) > maxPassword:
-		return "Use at most " + itoa(maxPassword) + " bytes."
+	if err := credential.CheckNewPassword(pw, p.cfg.PasswordMinLength); err != nil {
+		return err.Message + "."
 	}
 	return ""
 }

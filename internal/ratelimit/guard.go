@@ -16,6 +16,11 @@ type FailureStore interface {
 	AddAuthFailure(ctx context.Context, keys []string, idle time.Duration) (map[string]identity.AuthFailures, error)
 	ClearAuthFailures(ctx context.Context, keys []string) error
 	PruneAuthFailures(ctx context.Context, before time.Time) (int, error)
+
+	// identity.LoginAddressStore: where logins succeeded.
+	RememberLoginAddress(ctx context.Context, key string) error
+	KnownLoginAddress(ctx context.Context, key string, since time.Time) (bool, error)
+	PruneLoginAddresses(ctx context.Context, before time.Time) (int, error)
 }
 
 // Backoff is one counter's policy: Free failures pass, then each failure
@@ -40,23 +45,28 @@ func (b Backoff) delay(count int) time.Duration {
 // user_auth attempts are counted per client address, per (identity,
 // address) pair and per identity, and each count past its free allowance
 // makes that address or identity wait, exponentially longer, before its
-// next attempt is even checked.
+// next attempt is even checked. Callers pass the address already grouped
+// (an IPv6 client by its /64, login.AddressKey).
 //
 // An attacker must not be able to lock the real user out, so:
 //   - the strict limit is per (identity, address): guessing from one
 //     address blocks that address only, and a success from an address
 //     clears its pair counter;
-//   - the per-identity ceiling is much higher and capped at a short wait,
-//     and applies only to addresses that have already failed against the
-//     identity: it slows a distributed guesser (every one of whose
-//     addresses fails) and never stops the user at a clean address;
+//   - the per-identity tier slows guessing spread over many addresses (a
+//     botnet, each of whose addresses tries a few passwords): past its
+//     allowance every address waits, capped at a short wait, except the
+//     addresses the identity signed in from before (a success remembers
+//     the address for KnownFor). The owner at a known address is never
+//     slowed by it, and an API key is a separate identity, so no attacker
+//     can lock the owner out; at worst the owner at a new address waits
+//     Identity.Max;
 //   - the per-address limit catches one address trying many identities;
 //     a success does not clear it, or an attacker could reset it by
 //     logging in to an account of their own between guesses.
 //
-// Counters live in the store, shared by every process; keys are hashed,
-// so that what a person typed as a username (sometimes a password) is
-// never stored.
+// Counters and markers live in the store, shared by every process; keys
+// are hashed, so that what a person typed as a username (sometimes a
+// password) is never stored.
 type Guard struct {
 	store FailureStore
 	now   func() time.Time
@@ -64,6 +74,8 @@ type Guard struct {
 	IP, Pair, Identity Backoff
 	// Idle is how long a counter lasts without a new failure.
 	Idle time.Duration
+	// KnownFor is how long a successful login's address stays known.
+	KnownFor time.Duration
 }
 
 // NewGuard returns a guard over store with audian's default policy.
@@ -78,6 +90,7 @@ func NewGuard(store FailureStore, now func() time.Time) *Guard {
 		Pair:     Backoff{Free: 5, Base: time.Second, Max: 15 * time.Minute},
 		Identity: Backoff{Free: 50, Base: time.Second, Max: time.Minute},
 		Idle:     time.Hour,
+		KnownFor: 90 * 24 * time.Hour,
 	}
 }
 
@@ -89,15 +102,20 @@ func UserIdentity(account, username string) string { return "user\x00" + account
 func KeyIdentity(prefix string) string { return "key\x00" + prefix }
 
 func (g *Guard) keys(ip, ident string) (ipKey, pairKey, idKey string) {
-	h := func(parts ...string) string {
-		s := sha256.New()
-		for _, p := range parts {
-			s.Write([]byte(p))
-			s.Write([]byte{0})
-		}
-		return hex.EncodeToString(s.Sum(nil)[:16])
+	return "ip:" + hashKey(ip), "pair:" + hashKey(ident, ip), "id:" + hashKey(ident)
+}
+
+// knownKey is the marker of a successful login of ident from ip. Its hash
+// is salted apart from the pair counter's, so one never reads as the other.
+func knownKey(ip, ident string) string { return "known:" + hashKey("known", ident, ip) }
+
+func hashKey(parts ...string) string {
+	s := sha256.New()
+	for _, p := range parts {
+		s.Write([]byte(p))
+		s.Write([]byte{0})
 	}
-	return "ip:" + h(ip), "pair:" + h(ident, ip), "id:" + h(ident)
+	return hex.EncodeToString(s.Sum(nil)[:16])
 }
 
 // Check returns how long the client at ip must wait before trying ident
@@ -111,19 +129,23 @@ func (g *Guard) Check(ctx context.Context, ip, ident string) (time.Duration, err
 		return 0, err
 	}
 	now := g.now()
-	var wait time.Duration
-	consider := func(f identity.AuthFailures, b Backoff) {
+	delay := func(f identity.AuthFailures, b Backoff) time.Duration {
 		if f.Count == 0 || now.Sub(f.Last) > g.Idle {
-			return
+			return 0
 		}
-		if d := f.Last.Add(b.delay(f.Count)).Sub(now); d > wait {
+		return f.Last.Add(b.delay(f.Count)).Sub(now)
+	}
+	wait := max(delay(c[ipKey], g.IP), delay(c[pairKey], g.Pair))
+	if d := delay(c[idKey], g.Identity); d > wait {
+		// Only now, when the identity tier is what would refuse, is the
+		// marker read: the common path costs one query.
+		known, err := g.store.KnownLoginAddress(identity.WithoutAudit(ctx), knownKey(ip, ident), now.Add(-g.KnownFor))
+		if err != nil {
+			return 0, err
+		}
+		if !known {
 			wait = d
 		}
-	}
-	consider(c[ipKey], g.IP)
-	consider(c[pairKey], g.Pair)
-	if c[pairKey].Count > 0 && now.Sub(c[pairKey].Last) <= g.Idle {
-		consider(c[idKey], g.Identity)
 	}
 	return wait, nil
 }
@@ -135,13 +157,24 @@ func (g *Guard) Fail(ctx context.Context, ip, ident string) error {
 	return err
 }
 
-// Succeed forgets the failures of the client at ip against ident.
+// Succeed forgets the failures of the client at ip against ident, and
+// remembers ip as an address ident signs in from.
 func (g *Guard) Succeed(ctx context.Context, ip, ident string) error {
+	ctx = identity.WithoutAudit(ctx)
 	_, pairKey, _ := g.keys(ip, ident)
-	return g.store.ClearAuthFailures(identity.WithoutAudit(ctx), []string{pairKey})
+	if err := g.store.ClearAuthFailures(ctx, []string{pairKey}); err != nil {
+		return err
+	}
+	return g.store.RememberLoginAddress(ctx, knownKey(ip, ident))
 }
 
-// Prune deletes counters idle for longer than Idle.
+// Prune deletes counters idle for longer than Idle and markers older than
+// KnownFor.
 func (g *Guard) Prune(ctx context.Context) (int, error) {
-	return g.store.PruneAuthFailures(ctx, g.now().Add(-g.Idle))
+	n, err := g.store.PruneAuthFailures(ctx, g.now().Add(-g.Idle))
+	if err != nil {
+		return n, err
+	}
+	m, err := g.store.PruneLoginAddresses(ctx, g.now().Add(-g.KnownFor))
+	return n + m, err
 }

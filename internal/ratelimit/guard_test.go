@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +15,28 @@ type fakeFailures struct {
 	mu  sync.Mutex
 	now func() time.Time
 	m   map[string]identity.AuthFailures
+	// known holds the login address markers.
+	known map[string]time.Time
 }
+
+func (f *fakeFailures) RememberLoginAddress(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.known == nil {
+		f.known = map[string]time.Time{}
+	}
+	f.known[key] = f.now()
+	return nil
+}
+
+func (f *fakeFailures) KnownLoginAddress(_ context.Context, key string, since time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	at, ok := f.known[key]
+	return ok && !at.Before(since), nil
+}
+
+func (f *fakeFailures) PruneLoginAddresses(context.Context, time.Time) (int, error) { return 0, nil }
 
 func (f *fakeFailures) AuthFailures(_ context.Context, keys []string) (map[string]identity.AuthFailures, error) {
 	f.mu.Lock()
@@ -89,18 +111,29 @@ func TestGuard(t *testing.T) {
 	if d := check("203.0.113.9", user); d != 0 {
 		t.Errorf("the real user at a clean address must wait %s; an attacker elsewhere locked them out", d)
 	}
-	// Past the identity's ceiling, a clean address still passes, and an
-	// address that failed waits at most the ceiling's maximum.
-	for i := range g.Identity.Free + 20 {
-		g.Fail(ctx, "192.0.2."+string(rune('0'+i%10)), user)
+	// The owner signed in from 203.0.113.50 before the attack.
+	if err := g.Succeed(ctx, "203.0.113.50", user); err != nil {
+		t.Fatal(err)
 	}
-	if d := check("203.0.113.9", user); d != 0 {
-		t.Errorf("after a distributed attack the user at a clean address waits %s", d)
+	// A distributed attack: past the identity's allowance, every address
+	// that has not signed in before waits, at most the tier's maximum;
+	// the owner's known address does not.
+	for i := range g.Identity.Free + 20 {
+		g.Fail(ctx, "192.0.2."+strconv.Itoa(i), user)
+	}
+	if d := check("192.0.2.250", user); d <= 0 || d > g.Identity.Max {
+		t.Errorf("a fresh address during a distributed attack waits %s, want (0, %s]", d, g.Identity.Max)
+	}
+	if d := check("203.0.113.9", user); d <= 0 || d > g.Identity.Max {
+		t.Errorf("the owner at a new address waits %s, want (0, %s]: slowed, never locked out", d, g.Identity.Max)
+	}
+	if d := check("203.0.113.50", user); d != 0 {
+		t.Errorf("the owner at a known address waits %s during a distributed attack", d)
+	}
+	if d := check("203.0.113.50", UserIdentity("acct", "bob")); d != 0 {
+		t.Errorf("another user waits %s: the tier is per identity", d)
 	}
 	g.Fail(ctx, "203.0.113.9", user)
-	if d := check("203.0.113.9", user); d <= 0 || d > g.Identity.Max {
-		t.Errorf("an address with a failure during a distributed attack waits %s, want (0, %s]", d, g.Identity.Max)
-	}
 	if err := g.Succeed(ctx, "203.0.113.9", user); err != nil {
 		t.Fatal(err)
 	}

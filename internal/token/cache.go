@@ -1,8 +1,9 @@
 package token
 
 import (
-	"strings"
+	"crypto/sha256"
 	"sync"
+	"unsafe"
 
 	"github.com/audian/audian/internal/identity"
 )
@@ -10,6 +11,19 @@ import (
 // cacheShards spreads the verified-token cache over this many independently
 // locked maps so that concurrent requests rarely share a lock.
 const cacheShards = 64
+
+// digest is the cache key of a token: its SHA-256. A fixed-size key keeps
+// an entry's size independent of the token's (an RS256 token is about
+// 700 bytes, its digest 32), and a cache hit stands in for a signature
+// check only because finding another string with the same digest is
+// infeasible.
+type digest [sha256.Size]byte
+
+// digestOf hashes raw in place: converting a token to []byte would copy
+// it onto the heap on every request, and sha256 only reads its input.
+func digestOf(raw string) digest {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+}
 
 // entry is what a verified token leaves in the cache: the claims and the
 // instants derived from them. Revocation is deliberately not part of it;
@@ -21,10 +35,10 @@ type entry struct {
 	keyNs    int64 // when the signing key stops verifying, Unix ns
 }
 
-// cache maps a raw token to its verified claims, so that a client
-// presenting the same token on every request pays one RSA verification,
-// not one per request. It is bounded: a full shard drops an entry,
-// preferring an expired one, before taking a new one.
+// cache maps a token's digest to its verified claims, so that a client
+// presenting the same token on every request pays one signature
+// verification, not one per request. It is bounded: a full shard drops an
+// entry, preferring an expired one, before taking a new one.
 type cache struct {
 	perShard int
 	shards   [cacheShards]shard
@@ -32,7 +46,7 @@ type cache struct {
 
 type shard struct {
 	mu sync.RWMutex
-	m  map[string]entry
+	m  map[digest]entry
 	_  [32]byte // keep neighbouring shards' locks off one cache line
 }
 
@@ -42,60 +56,43 @@ func newCache(size int) *cache {
 	}
 	c := &cache{perShard: max(1, (size+cacheShards-1)/cacheShards)}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]entry)
+		c.shards[i].m = make(map[digest]entry)
 	}
 	return c
 }
 
-// shardOf picks a shard from characters near the end of the token, which
-// are signature bytes. Only tokens whose signature verified are stored, and
-// their signatures are uniformly distributed, so this spreads entries as
-// well as a hash would without hashing the whole token a second time. The
-// very last character is skipped because it carries only two bits of a
-// 2048-bit signature.
-func (c *cache) shardOf(raw string) *shard {
-	var h uint64
-	if n := len(raw); n >= 9 {
-		for i := n - 9; i < n-1; i++ {
-			h = h<<8 | uint64(raw[i])
-		}
-	}
-	h *= 0x9e3779b97f4a7c15
-	return &c.shards[h>>(64-6)] // 6 bits: cacheShards == 64
-}
+// shardOf picks a shard from the digest, whose bytes are uniform.
+func (c *cache) shardOf(d *digest) *shard { return &c.shards[d[0]%cacheShards] }
 
-func (c *cache) get(raw string) (entry, bool) {
+func (c *cache) get(d *digest) (entry, bool) {
 	if c == nil {
 		return entry{}, false
 	}
-	s := c.shardOf(raw)
+	s := c.shardOf(d)
 	s.mu.RLock()
-	e, ok := s.m[raw]
+	e, ok := s.m[*d]
 	s.mu.RUnlock()
 	return e, ok
 }
 
-func (c *cache) put(raw string, e entry, nowNs int64) {
+func (c *cache) put(d *digest, e entry, nowNs int64) {
 	if c == nil {
 		return
 	}
-	// The caller's string may be a slice of a larger buffer (a header, a
-	// request body); keeping it as a map key would pin that buffer.
-	raw = strings.Clone(raw)
-	s := c.shardOf(raw)
+	s := c.shardOf(d)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[raw]; !ok && len(s.m) >= c.perShard {
+	if _, ok := s.m[*d]; !ok && len(s.m) >= c.perShard {
 		s.evictLocked(nowNs)
 	}
-	s.m[raw] = e
+	s.m[*d] = e
 }
 
 // evictLocked removes one entry: an expired one if one of the first few
 // the map yields is, otherwise the first. Map iteration starts at a random
 // place, so this is random eviction, which needs no bookkeeping on hits.
 func (s *shard) evictLocked(nowNs int64) {
-	var victim string
+	var victim digest
 	n := 0
 	for k, e := range s.m {
 		if n == 0 {
@@ -112,13 +109,13 @@ func (s *shard) evictLocked(nowNs int64) {
 	delete(s.m, victim)
 }
 
-func (c *cache) remove(raw string) {
+func (c *cache) remove(d *digest) {
 	if c == nil {
 		return
 	}
-	s := c.shardOf(raw)
+	s := c.shardOf(d)
 	s.mu.Lock()
-	delete(s.m, raw)
+	delete(s.m, *d)
 	s.mu.Unlock()
 }
 

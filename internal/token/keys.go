@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -20,22 +24,34 @@ import (
 	"github.com/audian/audian/internal/identity"
 )
 
-// algorithm is the only signature algorithm audian issues and accepts. It
-// is a constant rather than read from tokens, which is what makes "alg":
+// Signature algorithms audian issues and accepts. Which one a token uses
+// is decided by the ring key its kid names, never by the token's header:
+// the header's alg must merely agree with it, which is what makes "alg":
 // "none" and HS256-with-the-public-key attacks impossible.
-const algorithm = "RS256"
+const (
+	RS256 = "RS256" // RSA-2048 PKCS #1 v1.5 with SHA-256, the spec's default
+	ES256 = "ES256" // ECDSA P-256 with SHA-256
+	EdDSA = "EdDSA" // Ed25519
+)
 
-// rsaBits is the signing key size the spec asks for: what Kazoo clients
-// expect, at about 0.7 ms per signature.
+// Algorithms lists the algorithms a Config may name.
+var Algorithms = []string{RS256, ES256, EdDSA}
+
+// rsaBits is the RSA signing key size the spec asks for: what Kazoo
+// clients expect, at about 0.7 ms per signature.
 const rsaBits = 2048
 
 // key is one signing key as this process knows it.
 type key struct {
 	id      string
+	alg     string
 	created time.Time
 	retired time.Time // zero: still signing
-	pub     *rsa.PublicKey
+	pub     crypto.PublicKey
 	pubDER  []byte
+	// header is the base64url protected header of the tokens the key signs,
+	// with the separating dot: built once, so Issue only encodes claims.
+	header string
 	// until is when the key stops verifying, Unix ns: its retirement plus
 	// the longest token lifetime plus leeway, or never (math.MaxInt64).
 	until int64
@@ -49,7 +65,7 @@ type ring struct {
 	keys    map[string]*key
 	ordered []*key // newest first, by Created then ID
 	current *key   // the key that signs; never nil in an installed ring
-	signer  jose.Signer
+	signer  crypto.Signer
 }
 
 // newer orders keys newest first: by Created, then by ID, so that every
@@ -61,6 +77,39 @@ func newer(a, b *key) int {
 	return cmp.Compare(b.id, a.id)
 }
 
+// publicKey checks that der is a public key of the kind alg signs with.
+func publicKey(alg string, der []byte) (crypto.PublicKey, error) {
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, err
+	}
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		if alg == RS256 && p.N.BitLen() >= 2048 {
+			return p, nil
+		}
+	case *ecdsa.PublicKey:
+		if alg == ES256 && p.Curve == elliptic.P256() {
+			return p, nil
+		}
+	case ed25519.PublicKey:
+		if alg == EdDSA {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("a %T is not a key for %s", pub, alg)
+}
+
+// protectedHeader returns the encoded protected header of kid's tokens.
+func protectedHeader(alg, kid string) string {
+	h, _ := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{alg, kid, "JWT"})
+	return b64url.EncodeToString(h) + "."
+}
+
 // load reads the key ring from the store. It returns a nil ring and no
 // error when no stored key can sign, so that the caller makes one.
 func (s *Service) load(ctx context.Context) (*ring, error) {
@@ -70,20 +119,17 @@ func (s *Service) load(ctx context.Context) (*ring, error) {
 	}
 	r := &ring{keys: make(map[string]*key, len(stored))}
 	for _, sk := range stored {
-		if sk == nil || sk.Algorithm != algorithm {
-			// A key for another algorithm (a later setting) can neither
+		if sk == nil || !slices.Contains(Algorithms, sk.Algorithm) {
+			// A key for an algorithm this build does not know can neither
 			// sign nor verify what this process accepts.
 			continue
 		}
-		pub, err := x509.ParsePKIXPublicKey(sk.Public)
+		pub, err := publicKey(sk.Algorithm, sk.Public)
 		if err != nil {
 			return nil, fmt.Errorf("token: signing key %s: public key: %w", sk.ID, err)
 		}
-		rsaPub, ok := pub.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("token: signing key %s: public key is %T, want RSA", sk.ID, pub)
-		}
-		k := &key{id: sk.ID, created: sk.Created, retired: sk.RetiredAt, pub: rsaPub, pubDER: bytes.Clone(sk.Public), until: math.MaxInt64}
+		k := &key{id: sk.ID, alg: sk.Algorithm, created: sk.Created, retired: sk.RetiredAt, pub: pub,
+			pubDER: bytes.Clone(sk.Public), header: protectedHeader(sk.Algorithm, sk.ID), until: math.MaxInt64}
 		if !sk.RetiredAt.IsZero() {
 			k.until = saturatingNs(sk.RetiredAt.Add(s.cfg.MaxLifetime + s.cfg.Leeway))
 		}
@@ -119,24 +165,36 @@ func (s *Service) load(ctx context.Context) (*ring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token: signing key %s: private key: %w", r.current.id, err)
 	}
-	rsaPriv, ok := priv.(*rsa.PrivateKey)
-	if !ok || !rsaPriv.PublicKey.Equal(r.current.pub) {
+	signer, ok := priv.(crypto.Signer)
+	if !ok || !publicEqual(signer.Public(), r.current.pub) {
 		return nil, fmt.Errorf("token: signing key %s: private key does not match its public key", r.current.id)
 	}
-	r.signer, err = jose.NewSigner(
-		jose.SigningKey{Algorithm: algorithm, Key: jose.JSONWebKey{Key: rsaPriv, KeyID: r.current.id, Algorithm: algorithm}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return nil, fmt.Errorf("token: signing key %s: %w", r.current.id, err)
-	}
+	r.signer = signer
 	return r, nil
 }
 
-// generate makes a new RSA key, seals its private half under the
-// key-encryption key with the kid as associated data (so a sealed key
-// copied onto another row does not open), and stores it.
+func publicEqual(a, b crypto.PublicKey) bool {
+	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(b)
+}
+
+// generate makes a new key for the configured algorithm, seals its
+// private half under the key-encryption key with the kid as associated
+// data (so a sealed key copied onto another row does not open), and
+// stores it.
 func (s *Service) generate(ctx context.Context) (*identity.SigningKey, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
+	var priv crypto.Signer
+	var err error
+	switch s.cfg.Algorithm {
+	case RS256:
+		priv, err = rsa.GenerateKey(rand.Reader, rsaBits)
+	case ES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case EdDSA:
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		err = fmt.Errorf("unknown algorithm %q", s.cfg.Algorithm)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("token: generating signing key: %w", err)
 	}
@@ -144,11 +202,11 @@ func (s *Service) generate(ctx context.Context) (*identity.SigningKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token: encoding signing key: %w", err)
 	}
-	pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	pub, err := x509.MarshalPKIXPublicKey(priv.Public())
 	if err != nil {
 		return nil, fmt.Errorf("token: encoding signing key: %w", err)
 	}
-	sk := &identity.SigningKey{ID: identity.NewID(), Algorithm: algorithm, Public: pub, Created: s.cfg.Now()}
+	sk := &identity.SigningKey{ID: identity.NewID(), Algorithm: s.cfg.Algorithm, Public: pub, Created: s.cfg.Now()}
 	sk.Sealed, err = s.sealer.Seal(der, []byte(sk.ID))
 	clear(der)
 	if err != nil {
@@ -195,17 +253,18 @@ func (s *Service) Reload(ctx context.Context) error {
 // at all, in r.
 func shrinks(old, r *ring) bool {
 	for id, k := range old.keys {
-		if nk, ok := r.keys[id]; !ok || nk.until < k.until || !nk.pub.Equal(k.pub) {
+		if nk, ok := r.keys[id]; !ok || nk.until < k.until || !bytes.Equal(nk.pubDER, k.pubDER) {
 			return true
 		}
 	}
 	return false
 }
 
-// Rotate makes a new key the signing key and retires the others as of now.
-// Retired keys keep verifying for MaxLifetime (plus leeway), so tokens they
-// signed stay valid until they expire. The new key is stored before the
-// old ones are retired, so that the ring never lacks a signing key.
+// Rotate makes a new key, of the configured algorithm, the signing key and
+// retires the others as of now. Retired keys keep verifying for
+// MaxLifetime (plus leeway), so tokens they signed stay valid until they
+// expire, whatever their algorithm. The new key is stored before the old
+// ones are retired, so that the ring never lacks a signing key.
 func (s *Service) Rotate(ctx context.Context) (kid string, err error) {
 	sk, err := s.generate(ctx)
 	if err != nil {
@@ -248,18 +307,19 @@ func (s *Service) verifying() []*key {
 	return ks
 }
 
-// JWKS returns the JSON Web Key Set of every key that still verifies, for
-// /.well-known/jwks.json: relying parties that verify audian tokens
-// themselves need retired keys too until their last token expires.
+// JWKS returns the JSON Web Key Set of every key that still verifies, each
+// with its alg, for /.well-known/jwks.json: relying parties that verify
+// audian tokens themselves need retired keys too until their last token
+// expires, and must know which algorithm each key is for.
 func (s *Service) JWKS() []byte {
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, k := range s.verifying() {
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.pub, KeyID: k.id, Algorithm: algorithm, Use: "sig"})
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.pub, KeyID: k.id, Algorithm: k.alg, Use: "sig"})
 	}
 	b, err := json.Marshal(set)
 	if err != nil {
-		// Marshalling an RSA public key cannot fail; an empty set is the
-		// safe answer if it ever does.
+		// Marshalling a public key of a known kind cannot fail; an empty
+		// set is the safe answer if it ever does.
 		return []byte(`{"keys":[]}`)
 	}
 	return b

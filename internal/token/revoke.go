@@ -38,13 +38,19 @@ func newRevocations(maxLifetime, leeway time.Duration) *revocations {
 }
 
 // revoked reports whether a token with claims c, issued at issuedMs, is
-// refused: its jti was revoked, or it was issued at or before a cutoff of
+// refused: its jti or its session was revoked (a session is revoked as the
+// jti of the login that began it, so both are one map), or it was issued at or before a cutoff of
 // its account, its user or the API key that minted it.
 func (r *revocations) revoked(c *identity.Claims, issuedMs int64) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if _, ok := r.jtis[c.ID]; ok {
 		return true
+	}
+	if c.SessionID != c.ID {
+		if _, ok := r.jtis[c.SessionID]; ok {
+			return true
+		}
 	}
 	if cut, ok := r.accounts[c.AccountID]; ok && issuedMs <= cut {
 		return true

@@ -71,6 +71,7 @@ func TestStore(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"WebSession", webSessionTests},
 		{"Tree", treeTests},
 		{"Monster", monsterTests},
+		{"LoginAddress", loginAddressTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
