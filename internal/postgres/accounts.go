@@ -21,7 +21,7 @@ const accountColsA = `a.id, COALESCE(a.parent_id, ''), a.path, a.name, a.realm, 
 // The account queries of hot or client-controlled paths; plans_test.go
 // checks that each is served by an index, with custom and generic plans
 // alike. The lookups by name and realm restate the condition of their
-// partial unique indexes (x <> ”), which a generic plan cannot infer from
+// partial unique indexes (x is not empty), which a generic plan cannot infer from
 // a parameter.
 const (
 	qAccount     = `SELECT ` + accountCols + ` FROM accounts WHERE id = $1`

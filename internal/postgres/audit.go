@@ -58,7 +58,7 @@ const auditCols = `seq, created, account_id, actor_kind, actor, action, outcome,
 // form reads audit_log_account_idx in seq order from the cursor on and
 // stops at the page. The unattributed entries are a second range of the
 // same index, each range limited to the page and the two merged, rather
-// than account_id IN ($1, ”), which sorts every entry of the account.
+// than account_id IN ($1, the empty id), which sorts every entry of the account.
 func auditQuery(accountID string, f identity.AuditFilter, p identity.Page) (string, []any, error) {
 	args := []any{accountID}
 	arg := func(v any) string {

@@ -15,7 +15,7 @@ const userCols = `id, account_id, username, email, first_name, last_name, priv_l
 
 // The user queries of hot or client-controlled paths; plans_test.go checks
 // that each is served by an index, with custom and generic plans alike.
-// users_account_username_key is partial (username <> ”): a generic plan
+// users_account_username_key is partial (username not empty): a generic plan
 // cannot know that $2 is not empty, so the queries by username restate the
 // condition, or PostgreSQL scans every user of the account.
 const (

@@ -19,7 +19,7 @@ const accountColsA = `a.id, a.parent_id, a.path, a.name, a.realm, a.timezone, a.
 	a.extra, a.tokens_valid_after, a.revision, a.created, a.modified`
 
 // The account queries of hot or client-controlled paths; plans_test.go
-// checks that each is served by an index. A partial index (WHERE x <> ”)
+// checks that each is served by an index. A partial index (WHERE x is not empty)
 // serves a query only when the query restates its condition, which is why
 // the lookups by name and realm say it again.
 const (
@@ -66,13 +66,6 @@ func scanAccount(row scanner, more ...any) (*identity.Account, error) {
 func treeOf(path string) []string {
 	ids := strings.Split(strings.Trim(path, "/"), "/")
 	return ids[:len(ids)-1]
-}
-
-// descendantRange returns the bounds of the paths strictly below path: they
-// all start with path, which ends in '/', and so sort after it and before
-// the same string with that '/' replaced by the next byte, '0'.
-func descendantRange(path string) (lo, hi string) {
-	return path, path[:len(path)-1] + "0"
 }
 
 // CreateAccount stores a new account. Its Tree is recomputed from the

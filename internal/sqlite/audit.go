@@ -84,7 +84,7 @@ const auditCols = `seq, created, account_id, actor_kind, actor, action, outcome,
 // form reads audit_log_account in seq order from the cursor on and stops
 // at the page. The unattributed entries are a second range of the same
 // index, merged in seq order (UNION ALL), rather than account_id IN (?,
-// ”), which SQLite answers by sorting every entry of the account.
+// the empty id), which SQLite answers by sorting every entry of the account.
 func auditQuery(accountID string, f identity.AuditFilter, p identity.Page) (string, []any, error) {
 	var cond string
 	var args []any

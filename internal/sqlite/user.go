@@ -16,7 +16,7 @@ const userCols = `id, account_id, username, email, first_name, last_name, priv_l
 
 // The user queries of hot or client-controlled paths; plans_test.go checks
 // that each is served by an index. users_username is partial (username <>
-// ”), so the queries by username restate that condition: without it
+// empty), so the queries by username restate that condition: without it
 // SQLite cannot use the index and reads every user of the account, for
 // known and unknown usernames alike.
 const (
