@@ -42,7 +42,7 @@ func TestAuditGroupCommit(t *testing.T) {
 	if err := db.read.QueryRow(`SELECT count(DISTINCT request_id) FROM audit_log`).Scan(&rows); err != nil || rows != n {
 		t.Fatalf("%d distinct entries written (%v), want %d", rows, err, n)
 	}
-	if c := db.auditCommits.Load(); c >= n {
+	if c := db.groupCommits.Load(); c >= n {
 		t.Errorf("%d appends took %d commits: no group commit", n, c)
 	} else {
 		t.Logf("%d appends in %d commits", n, c)

@@ -42,12 +42,12 @@ type DB struct {
 	read  *sql.DB    // query-only connections
 	stmts *stmtCache // prepared statements of read
 
-	// AppendAudit's group commit (groupcommit.go); auditQueue is nil once
-	// the store is closed.
-	auditMu      sync.RWMutex
-	auditQueue   chan auditAppend
-	auditStopped chan struct{}
-	auditCommits atomic.Int64 // group commits so far, for tests
+	// The group commit of small writes (groupcommit.go); groupQueue is
+	// nil once the store is closed.
+	groupMu      sync.RWMutex
+	groupQueue   chan groupWrite
+	groupStopped chan struct{}
+	groupCommits atomic.Int64 // group commits so far, for tests
 	now          func() time.Time
 }
 
@@ -108,13 +108,13 @@ func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 		db.Close()
 		return nil, err
 	}
-	db.startAuditCommitter()
+	db.startGroupCommitter()
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.stopAuditCommitter()
+	db.stopGroupCommitter()
 	if db.stmts != nil {
 		db.stmts.close()
 	}
