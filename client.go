@@ -47,6 +47,8 @@ type Client struct {
 	Keys     *KeysService
 	Tokens   *TokensService
 	Audit    *AuditService
+	// Restrictions holds token restrictions and rate limits.
+	Restrictions *RestrictionsService
 }
 
 // Option configures a Client.
@@ -148,6 +150,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	c.Keys = &KeysService{c}
 	c.Tokens = &TokensService{c}
 	c.Audit = &AuditService{c}
+	c.Restrictions = &RestrictionsService{c}
 	return c, nil
 }
 

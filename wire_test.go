@@ -35,6 +35,9 @@ var wireTypes = map[string]func() any{
 	"api_keys":                   func() any { return new([]audian.APIKey) },
 	"users":                      func() any { return new([]audian.User) },
 	"users_filtered":             func() any { return new([]audian.User) },
+	"token_restrictions":         func() any { return new(audian.TokenRestrictions) },
+	"token_restrictions_set":     func() any { return new(audian.TokenRestrictions) },
+	"token_restrictions_deleted": func() any { return new(audian.TokenRestrictions) },
 }
 
 // placeholders turns the goldens' normalized values back into values of

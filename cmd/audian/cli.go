@@ -78,6 +78,9 @@ type cli struct {
 	json    bool
 	cfgPath string
 	cfg     *cliConfig
+	// tokenOnly is set when the client has a saved token and nothing to
+	// get another with (a password login).
+	tokenOnly bool
 }
 
 // clientCmd runs a client command.
@@ -87,7 +90,11 @@ func clientCmd(ctx context.Context, args []string, getenv func(string) string, s
 	var ae *audian.Error
 	if errors.As(err, &ae) {
 		// The CLI prefixes "audian:" itself.
-		return errors.New(strings.TrimPrefix(ae.Error(), "audian: "))
+		msg := strings.TrimPrefix(ae.Error(), "audian: ")
+		if c.tokenOnly && errors.Is(err, audian.ErrUnauthorized) {
+			msg += " (the saved token no longer works: run audian login again)"
+		}
+		return errors.New(msg)
 	}
 	return err
 }
@@ -225,6 +232,7 @@ func (c *cli) client() (*audian.Client, *profile, error) {
 		opts = append(opts, audian.WithAPIKey(key))
 	case p.Token != "":
 		opts = append(opts, audian.WithToken(p.Token))
+		c.tokenOnly = true
 	default:
 		return nil, nil, fmt.Errorf("not logged in: run audian login (profile %q), or set AUDIAN_API_KEY", name)
 	}

@@ -265,6 +265,13 @@ func TestCLIPasswordLoginAndProfiles(t *testing.T) {
 	delete(c.env, "AUDIAN_API_KEY")
 	delete(c.env, "AUDIAN_CA_CERT")
 
+	// Once the saved token stops working, the message says what to do.
+	if r := n.do("DELETE", "/v2/token_auth", tok, nil); r.status != http.StatusOK {
+		t.Fatalf("revoke: %d", r.status)
+	}
+	if _, errOut, code := c.run("", "users", "list"); code != 1 || !strings.Contains(errOut, "401 unauthorized") || !strings.Contains(errOut, "run audian login again") {
+		t.Errorf("with a revoked saved token: %d %q", code, errOut)
+	}
 	c.ok("", "logout")
 	if r := n.do("GET", "/v2/token_auth", tok, nil); r.status != http.StatusUnauthorized {
 		t.Errorf("the token after logout: %d, want 401", r.status)

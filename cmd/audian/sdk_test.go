@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -459,5 +461,60 @@ func TestOpenAPIServed(t *testing.T) {
 	r := n.do("GET", "/v2/openapi.json", "undefined", nil)
 	if r.status != http.StatusOK || r.body["openapi"] != "3.1.0" || r.body["paths"] == nil || r.header.Get("Etag") == "" {
 		t.Errorf("GET /v2/openapi.json: %d %.200s", r.status, r.raw)
+	}
+}
+
+// TestSDKRestrictionsLimitsSigningKeys covers the rest of the API the
+// SDK offers: token restrictions, rate limits, signing keys, recovery.
+func TestSDKRestrictionsLimitsSigningKeys(t *testing.T) {
+	n := startNode(t, t.TempDir(), "", &secrets{})
+	ctx := context.Background()
+	c := n.sdk(audian.WithAPIKey(n.m.Bootstrapped.APIKey.Reveal()))
+	child, err := c.Accounts.Create(ctx, "", &audian.Account{Name: "Limited"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := json.RawMessage(`{"cb_auth":{"_":{"users":[{"rules":{"#":["GET"]}}]}}}`)
+	set, err := c.Restrictions.Set(ctx, child.ID, &audian.TokenRestrictions{Restrictions: rules})
+	if err != nil || !strings.Contains(string(set.Restrictions), `"users"`) {
+		t.Fatalf("set restrictions: %+v %v", set, err)
+	}
+	got, err := c.Restrictions.Get(ctx, child.ID)
+	if err != nil || !strings.Contains(string(got.Restrictions), `"#"`) {
+		t.Errorf("get restrictions: %s %v", got.Restrictions, err)
+	}
+	if err := c.Restrictions.Delete(ctx, child.ID); err != nil {
+		t.Error(err)
+	}
+	burst, cost := 500, 2
+	l, err := c.Restrictions.SetRateLimit(ctx, child.ID, &burst, nil, &cost)
+	if err != nil || l.Burst != 500 || l.Cost != 2 || !l.Override {
+		t.Errorf("set rate limit: %+v %v", l, err)
+	}
+	if l, err := c.Restrictions.RateLimit(ctx, child.ID); err != nil || l.Burst != 500 {
+		t.Errorf("rate limit: %+v %v", l, err)
+	}
+	if l, err := c.Restrictions.DeleteRateLimit(ctx, child.ID); err != nil || l.Override {
+		t.Errorf("delete rate limit: %+v %v", l, err)
+	}
+	ids, err := c.Tokens.SigningKeys(ctx)
+	if err != nil || len(ids) == 0 {
+		t.Fatalf("signing keys: %v %v", ids, err)
+	}
+	if pem, err := c.Tokens.SigningKey(ctx, ids[0]); err != nil || !strings.Contains(pem, "PUBLIC KEY") {
+		t.Errorf("signing key: %q %v", pem, err)
+	}
+	kid, err := c.Tokens.RotateSigningKey(ctx)
+	if err != nil || kid == "" || kid == ids[0] {
+		t.Errorf("rotate: %q %v", kid, err)
+	}
+	if err := c.RequestPasswordReset(ctx, "Root", "nobody"); err != nil {
+		t.Errorf("password reset request: %v", err)
+	}
+	if err := c.ResetPassword(ctx, strings.Repeat("0", 64), "a new password!"); !errors.Is(err, audian.ErrInvalid) && !errors.Is(err, audian.ErrUnauthorized) {
+		t.Errorf("reset with a bogus id: %v", err)
+	}
+	if tok, err := c.Token(ctx); err == nil {
+		n.secrets.add(tok)
 	}
 }
