@@ -515,6 +515,15 @@ func TestPortalKeyLifecycle(t *testing.T) {
 		for _, a := range []string{"api_keys.create", "api_keys.rotate", "api_keys.revoke"} {
 			assertAudited(t, n, a, identity.AuditSuccess)
 		}
+		// The audit page names the key and the person, and filters.
+		p = b.get("/audit?action=api_keys.revoke")
+		rows := findAll(p.doc, func(n *html.Node) bool { return n.Data == "tr" && strings.Contains(textOf(n), "api_keys.revoke") })
+		if len(rows) != 1 || !strings.Contains(textOf(rows[0]), "key “CI key”") || !strings.Contains(textOf(rows[0]), "admin") {
+			t.Errorf("audit page for api_keys.revoke: %d rows, first %q", len(rows), textOf(find(p.doc, func(n *html.Node) bool { return n.Data == "tbody" })))
+		}
+		if strings.Contains(p.raw, "api_keys.create</code>") {
+			t.Error("the action filter let other actions through")
+		}
 	})
 }
 
