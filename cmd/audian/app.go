@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/audian/audian/internal/crossbar"
 	"github.com/audian/audian/internal/identity"
 	"github.com/audian/audian/internal/login"
+	"github.com/audian/audian/internal/oauth"
 	"github.com/audian/audian/internal/portal"
 	"github.com/audian/audian/internal/postgres"
 	"github.com/audian/audian/internal/ratelimit"
@@ -44,6 +46,7 @@ type Main struct {
 	Store  identity.Store
 	Tokens *token.Service
 	API    *crossbar.API
+	OAuth  *oauth.Provider
 	Portal *portal.Portal
 	Web    *web.Web
 	// Door is the one credential check of every face (internal/login).
@@ -67,15 +70,16 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.logOut = server.NewLogWriter(m.Stderr, 100*time.Millisecond)
 	m.Logger = newLogger(m.logOut, cfg.LogLevel)
-	sealer, err := openSealer(cfg)
-	if err != nil {
-		return err
-	}
 	var hasher crossbar.PasswordHasher = credential.DefaultHasher
 	if m.Hasher != nil {
 		hasher = m.Hasher
 	}
+	var err error
 	if m.Store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	sealer, err := openSealer(ctx, cfg, m.Store)
+	if err != nil {
 		return err
 	}
 	m.Tokens, err = token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime, Now: m.Now,
@@ -152,6 +156,17 @@ func (m *Main) Open(ctx context.Context) error {
 		printBootstrap(m.Stdout, res)
 	}
 
+	m.OAuth, err = oauth.New(oauth.Config{}, oauth.Deps{
+		Store:  m.Store,
+		Tokens: m.Tokens,
+		Web:    m.Web,
+		Sync:   func(ctx context.Context) error { return feed.Sync(ctx) },
+		Logger: m.Logger,
+		Now:    m.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("oauth: %w", err)
+	}
 	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.mount}
 	if !cfg.InsecureHTTP {
 		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey
@@ -164,6 +179,10 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Logger.Warn("serving plain HTTP: use --insecure-http only behind a proxy that terminates TLS")
 	}
 	if m.Server, err = server.New(opts); err != nil {
+		return err
+	}
+	// The issuer defaults to the port actually bound, known only now.
+	if err := m.OAuth.SetIssuer(cfg.Issuer(m.Server.Addr().String())); err != nil {
 		return err
 	}
 	return nil
@@ -191,8 +210,10 @@ func (m *Main) openStore(ctx context.Context) (identity.Store, error) {
 
 // openSealer loads the key-encryption key: AUDIAN_KEK when set (every
 // process sharing a database must be given the same one), else the key
-// file, created on first start.
-func openSealer(cfg *config.Config) (*credential.Sealer, error) {
+// file, created on first start. A missing file is created only for a
+// database that holds nothing sealed yet: for one that does, a new key
+// could open none of it, so the start fails and says what to do.
+func openSealer(ctx context.Context, cfg *config.Config, store identity.Store) (*credential.Sealer, error) {
 	var kek []byte
 	var err error
 	if cfg.KEK != "" {
@@ -200,10 +221,28 @@ func openSealer(cfg *config.Config) (*credential.Sealer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("AUDIAN_KEK: %w", err)
 		}
+	} else if _, statErr := os.Stat(cfg.KEKFile); errors.Is(statErr, fs.ErrNotExist) && holdsSealedData(ctx, store) {
+		return nil, fmt.Errorf("key-encryption key: %s does not exist, but the database %s already holds keys sealed under one; "+
+			"restore the key file it was created with (or point --kek-file at it, or set AUDIAN_KEK to that key); "+
+			"a new key could not open them, so none was created", cfg.KEKFile, config.RedactDSN(cfg.Database))
 	} else if kek, err = credential.LoadOrCreateKEK(cfg.KEKFile); err != nil {
 		return nil, fmt.Errorf("key-encryption key: %w", err)
 	}
 	return credential.NewSealer(kek)
+}
+
+// holdsSealedData reports whether store was used with a key-encryption
+// key already: it holds signing keys, or changes (a bootstrap by the CLI
+// seals an account key and appends events, before any signing key
+// exists). When it cannot tell, it says yes: refusing to start is
+// recoverable, sealing new data under a stray key is not.
+func holdsSealedData(ctx context.Context, store identity.Store) bool {
+	keys, err := store.SigningKeys(ctx)
+	if err != nil || len(keys) > 0 {
+		return true
+	}
+	events, err := store.Events(ctx, 0, 1)
+	return err != nil || len(events) > 0
 }
 
 // URL is the base URL the server answers on.
