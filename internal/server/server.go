@@ -146,6 +146,9 @@ func (s *Server) Serve() error {
 	return err
 }
 
+// Close releases the port of a server that will not serve.
+func (s *Server) Close() error { return s.ln.Close() }
+
 // Shutdown stops accepting requests and waits for those in flight.
 func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
 
