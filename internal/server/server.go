@@ -324,6 +324,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// SetClient records the account and client address of the request for
+// its access-log line, for handlers other than the API's (the portal),
+// which do not know crossbar's RequestInfo.
+func (w *statusWriter) SetClient(accountID, clientIP string) {
+	w.info.AccountID, w.info.ClientIP = accountID, clientIP
+}
+
 // Header values shared by every reply. Each slice has len == cap, so a
 // handler that appends to one gets a copy rather than changing them all.
 var (
