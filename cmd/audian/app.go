@@ -100,7 +100,7 @@ func (m *Main) Open(ctx context.Context) error {
 		KeyRotation:          time.Duration(cfg.KeyRotationDays) * 24 * time.Hour,
 		KeyRotationMandatory: cfg.KeyRotationMandatory,
 	}, login.Deps{Store: m.Store, Hasher: hasher, Sealer: sealer, Guard: m.guard, Logger: m.Logger, Now: m.Now,
-		Gate: apiGate{m}})
+		Gate: apiGate{m}, RecoveryGuard: ratelimit.NewRecoveryGuard(m.Store, nil)})
 	m.API = crossbar.New(crossbar.Config{
 		Version:              Version,
 		Node:                 node,
@@ -122,9 +122,11 @@ func (m *Main) Open(ctx context.Context) error {
 		Hasher:  hasher,
 		Limiter: m.limiter(),
 		Door:    m.Door,
-		Sync:    func(ctx context.Context) error { return feed.Sync(ctx) },
-		Logger:  m.Logger,
-		Now:     m.Now,
+		// Reset ids go to a 0600 outbox file, or by mail: never to the log.
+		Notifier: resetNotifier(cfg),
+		Sync:     func(ctx context.Context) error { return feed.Sync(ctx) },
+		Logger:   m.Logger,
+		Now:      m.Now,
 	})
 	feed = server.NewFeed(m.Store, cfg.FeedInterval, 25*time.Hour+time.Hour, m.Logger,
 		m.Tokens.Apply,
@@ -350,6 +352,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// logger; in the one server of this process they join the JSON log.
 	slog.SetDefault(m.Logger)
 	return m.Run(ctx)
+}
+
+// resetNotifier is where password reset ids go: mail when an SMTP server
+// is set, else the 0600 outbox file in the data directory.
+func resetNotifier(cfg *config.Config) crossbar.Notifier {
+	if cfg.SMTPAddr != "" {
+		return crossbar.SMTPNotifier{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	}
+	return &crossbar.OutboxNotifier{Path: cfg.ResetOutbox}
 }
 
 // apiGate lets the login door decide whether an account is usable from the

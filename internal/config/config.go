@@ -66,6 +66,15 @@ type Config struct {
 	// PortalSessionLifetime ends it this long after sign-in.
 	PortalIdleTimeout     time.Duration `toml:"portal_idle_timeout"`
 	PortalSessionLifetime time.Duration `toml:"portal_session_lifetime"`
+	// ResetOutbox is the 0600 file password reset tokens are appended to
+	// (default DATA_DIR/outbox.jsonl) unless SMTPAddr is set, in which
+	// case they are mailed. SMTPPassword comes only from
+	// AUDIAN_SMTP_PASSWORD.
+	ResetOutbox  string `toml:"reset_outbox"`
+	SMTPAddr     string `toml:"smtp_addr"`
+	SMTPFrom     string `toml:"smtp_from"`
+	SMTPUsername string `toml:"smtp_username"`
+	SMTPPassword string `toml:"-"`
 	// WhitelabelMaxBytes bounds an uploaded whitelabel logo, icon or
 	// welcome text.
 	WhitelabelMaxBytes int64 `toml:"whitelabel_max_bytes"`
@@ -239,6 +248,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 	}
 	c.KEK = getenv("AUDIAN_KEK")
+	c.SMTPPassword = getenv("AUDIAN_SMTP_PASSWORD")
 	return errors.Join(errs...)
 }
 
@@ -249,6 +259,9 @@ func (c *Config) Resolve() {
 	}
 	if c.KEKFile == "" {
 		c.KEKFile = filepath.Join(c.DataDir, "kek")
+	}
+	if c.ResetOutbox == "" {
+		c.ResetOutbox = filepath.Join(c.DataDir, "outbox.jsonl")
 	}
 }
 
@@ -356,6 +369,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginHashConcurrency < 0 || c.LoginHashConcurrency > 1024 {
 		errs = append(errs, errors.New("login-hash-concurrency must be within 0..1024"))
+	}
+	if c.SMTPAddr != "" && c.SMTPFrom == "" {
+		errs = append(errs, errors.New("smtp-from is required with smtp-addr"))
 	}
 	if c.LoginHashWait < 10*time.Millisecond || c.LoginHashWait > time.Minute {
 		errs = append(errs, errors.New("login-hash-wait must be within 10ms..1m"))
