@@ -32,6 +32,7 @@ password="portal-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 
 AUDIAN_BOOTSTRAP_PASSWORD="$password" "$tmp/audian" bootstrap --data-dir "$data" --json \
   --account-name "$account_name" --username "$username" >"$tmp/bootstrap.json"
+api_key=$(sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p' "$tmp/bootstrap.json")
 
 : >"$tmp/serve.out"
 : >"$tmp/serve.log"
@@ -52,11 +53,11 @@ cd compat/portal-browser
 status=0
 AUDIAN_URL="$url" AUDIAN_CA="$data/tls/cert.pem" \
   AUDIAN_ACCOUNT_NAME="$account_name" AUDIAN_USERNAME="$username" AUDIAN_PASSWORD="$password" \
-  AUDIAN_SECRETS_OUT="$tmp/secrets.txt" SCREENSHOT_DIR="$PWD/screenshots" \
+  AUDIAN_API_KEY="$api_key" AUDIAN_SECRETS_OUT="$tmp/secrets.txt" SCREENSHOT_DIR="$PWD/screenshots" \
   node --test --test-concurrency=1 || status=$?
 
 sleep 0.3 # the server's log writer flushes every 100 ms
-for s in "$password" $(cat "$tmp/secrets.txt" 2>/dev/null); do
+for s in "$password" "$api_key" $(cat "$tmp/secrets.txt" 2>/dev/null); do
   if grep -qF -- "$s" "$tmp/serve.log" "$tmp/serve.out"; then
     echo "FAIL: a secret appears in the server's output" >&2
     status=1

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -67,15 +68,16 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.logOut = server.NewLogWriter(m.Stderr, 100*time.Millisecond)
 	m.Logger = newLogger(m.logOut, cfg.LogLevel)
-	sealer, err := openSealer(cfg)
-	if err != nil {
-		return err
-	}
 	var hasher crossbar.PasswordHasher = credential.DefaultHasher
 	if m.Hasher != nil {
 		hasher = m.Hasher
 	}
+	var err error
 	if m.Store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	sealer, err := openSealer(ctx, cfg, m.Store)
+	if err != nil {
 		return err
 	}
 	m.Tokens, err = token.New(ctx, m.Store, sealer, token.Config{Lifetime: cfg.TokenLifetime, Now: m.Now,
@@ -191,8 +193,10 @@ func (m *Main) openStore(ctx context.Context) (identity.Store, error) {
 
 // openSealer loads the key-encryption key: AUDIAN_KEK when set (every
 // process sharing a database must be given the same one), else the key
-// file, created on first start.
-func openSealer(cfg *config.Config) (*credential.Sealer, error) {
+// file, created on first start. A missing file is created only for a
+// database that holds nothing sealed yet: for one that does, a new key
+// could open none of it, so the start fails and says what to do.
+func openSealer(ctx context.Context, cfg *config.Config, store identity.Store) (*credential.Sealer, error) {
 	var kek []byte
 	var err error
 	if cfg.KEK != "" {
@@ -200,10 +204,28 @@ func openSealer(cfg *config.Config) (*credential.Sealer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("AUDIAN_KEK: %w", err)
 		}
+	} else if _, statErr := os.Stat(cfg.KEKFile); errors.Is(statErr, fs.ErrNotExist) && holdsSealedData(ctx, store) {
+		return nil, fmt.Errorf("key-encryption key: %s does not exist, but the database %s already holds keys sealed under one; "+
+			"restore the key file it was created with (or point --kek-file at it, or set AUDIAN_KEK to that key); "+
+			"a new key could not open them, so none was created", cfg.KEKFile, config.RedactDSN(cfg.Database))
 	} else if kek, err = credential.LoadOrCreateKEK(cfg.KEKFile); err != nil {
 		return nil, fmt.Errorf("key-encryption key: %w", err)
 	}
 	return credential.NewSealer(kek)
+}
+
+// holdsSealedData reports whether store was used with a key-encryption
+// key already: it holds signing keys, or changes (a bootstrap by the CLI
+// seals an account key and appends events, before any signing key
+// exists). When it cannot tell, it says yes: refusing to start is
+// recoverable, sealing new data under a stray key is not.
+func holdsSealedData(ctx context.Context, store identity.Store) bool {
+	keys, err := store.SigningKeys(ctx)
+	if err != nil || len(keys) > 0 {
+		return true
+	}
+	events, err := store.Events(ctx, 0, 1)
+	return err != nil || len(events) > 0
 }
 
 // URL is the base URL the server answers on.

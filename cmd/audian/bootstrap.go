@@ -84,10 +84,10 @@ func openOffline(ctx context.Context, cfg config.Config, stdout, stderr io.Write
 	m := &Main{Config: cfg, Stdout: stdout, Stderr: stderr}
 	m.Config.Resolve()
 	m.Logger = newLogger(stderr, cfg.LogLevel)
-	sealer, err := openSealer(&m.Config)
-	if err != nil {
+	var err error
+	if m.Store, err = m.openStore(ctx); err != nil {
 		return m, nil, err
 	}
-	m.Store, err = m.openStore(ctx)
+	sealer, err := openSealer(ctx, &m.Config, m.Store)
 	return m, sealer, err
 }

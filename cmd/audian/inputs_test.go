@@ -1,15 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/audian/audian/internal/config"
 )
 
 // TestTLS12OffersOnlyAEAD: a TLS 1.2 client that offers only CBC suites
@@ -444,5 +451,76 @@ func TestBootstrapPasswordRules(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("--password %.12q: exit %d %q, want 1 and %q", tc.pw, code, errOut, tc.want)
 		}
+	}
+}
+
+// TestDatabaseSettingRefused: --database takes a PostgreSQL URL or
+// key=value string, or a file path; any other URL is an error (it used to
+// become a SQLite file named after it), and no form of DSN prints its
+// password, in the error or anywhere else.
+func TestDatabaseSettingRefused(t *testing.T) {
+	for _, tc := range []struct{ dsn, want string }{
+		{"mysql://root:hunter2-pw@db.example/audian", "not supported"},
+		{"postgress://root:hunter2-pw@db.example/audian", "not supported"},
+		{"sqlite://audian.db", "not supported"},
+		// PostgreSQL forms that fail to connect (nothing listens on port 1).
+		{"postgres://root:hunter2-pw@127.0.0.1:1/audian?connect_timeout=2", "open"},
+		{"postgres://127.0.0.1:1/audian?connect_timeout=2&password=hunter2-pw", "open"},
+		{"host=127.0.0.1 port=1 user=root password=hunter2-pw dbname=audian connect_timeout=2", "open"},
+		{"host=127.0.0.1 port=1 password='hunter2-pw x' connect_timeout=2", "open"},
+	} {
+		t.Run(tc.dsn[:8], func(t *testing.T) {
+			dir := t.TempDir()
+			// A server that wrongly accepted the setting would serve until
+			// the context ends, then exit 0.
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			env := map[string]string{"AUDIAN_KEK": testKEK}
+			code := run(ctx, []string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--database", tc.dsn},
+				func(k string) string { return env[k] }, &stdout, &stderr)
+			out, errOut := stdout.String(), stderr.String()
+			if code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d, want 1 with %q:\n%s", code, tc.want, errOut)
+			}
+			if strings.Contains(out+errOut, "hunter2") {
+				t.Errorf("the password is printed:\n%s%s", out, errOut)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) > 0 && tc.want == "not supported" {
+				t.Errorf("the refused setting left files in the data dir: %v", entries)
+			}
+		})
+	}
+}
+
+// TestMissingKEKForSealedData: a database that already holds sealed keys,
+// started without its key-encryption key, is an error that says what to
+// do, and no new stray key file is made.
+func TestMissingKEKForSealedData(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			dir := t.TempDir()
+			dsn := b.dsn(t)
+			noKEK := func(c *config.Config) { c.KEK = "" }
+			startNode(t, dir, dsn, &secrets{}, noKEK)
+			kekFile := filepath.Join(dir, "kek")
+			if _, err := os.Stat(kekFile); err != nil {
+				t.Fatalf("the first start made no key file: %v", err)
+			}
+			if err := os.Remove(kekFile); err != nil {
+				t.Fatal(err)
+			}
+			cfg := config.Default()
+			cfg.DataDir, cfg.Listen, cfg.Database = dir, "127.0.0.1:0", dsn
+			m := &Main{Config: cfg, Stdout: io.Discard, Stderr: io.Discard, Hasher: cheapHasher}
+			err := m.Open(t.Context())
+			m.Close()
+			if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "restore") {
+				t.Fatalf("Open without the key file: %v, want an error that says to restore it", err)
+			}
+			if _, err := os.Stat(kekFile); !os.IsNotExist(err) {
+				t.Errorf("a new key file was created: %v", err)
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ func (m *Main) openPortal(sealer portal.Sealer, hasher portal.PasswordHasher, pr
 		AbsoluteTimeout: cfg.PortalSessionLifetime,
 		TrustedProxies:  proxies,
 		Brand:           web.WhitelabelBrand(m.Store),
+		BrandForHost:    web.WhitelabelHostBrand(m.Store),
 	}, m.Store, m.Now, m.Logger)
 	var err error
 	m.Portal, err = portal.New(portal.Config{

@@ -1,7 +1,14 @@
 package main
 
 import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -9,6 +16,8 @@ import (
 	"time"
 
 	"github.com/audian/audian/internal/config"
+	"github.com/audian/audian/internal/credential"
+	"github.com/audian/audian/internal/identity"
 )
 
 // refresh exchanges tok for a refreshed token (PUT /v2/auth) and returns
@@ -187,6 +196,11 @@ func TestDisableSuspendsSubtree(t *testing.T) {
 		userTok := userLogin().body["auth_token"].(string)
 		keyTok := n.login(deepKey)
 		siblingTok := n.login(siblingKey)
+		portal := newBrowser(t, n)
+		if p := portal.signIn("Deep Co", "deep", password); p.url.Path == "/sign-in" {
+			t.Fatalf("portal sign-in: landed on %s", p.url)
+		}
+		portalWorks := func() bool { return portal.get("/settings/api-keys").url.Path == "/settings/api-keys" }
 		setEnabled := func(on bool) {
 			if r := n.do("PATCH", "/v2/accounts/"+reseller, admin, map[string]any{"data": map[string]any{"enabled": on}}); r.status != http.StatusOK {
 				t.Fatalf("PATCH enabled=%t: %d %s", on, r.status, r.raw)
@@ -201,6 +215,12 @@ func TestDisableSuspendsSubtree(t *testing.T) {
 		}
 		if r := userLogin(); r.status != http.StatusUnauthorized {
 			t.Errorf("user_auth below a disabled account: %d, want 401", r.status)
+		}
+		if portalWorks() {
+			t.Error("a portal session below a disabled account still works")
+		}
+		if p := newBrowser(t, n).signIn("Deep Co", "deep", password); p.url.Path != "/sign-in" {
+			t.Errorf("portal sign-in below a disabled account landed on %s", p.url)
 		}
 		if r := n.apiAuth(deepKey); r.status != http.StatusUnauthorized {
 			t.Errorf("api_auth below a disabled account: %d, want 401", r.status)
@@ -220,6 +240,9 @@ func TestDisableSuspendsSubtree(t *testing.T) {
 		}
 		if r := userLogin(); r.status != http.StatusCreated {
 			t.Errorf("user_auth after re-enabling: %d %s", r.status, r.raw)
+		}
+		if !portalWorks() {
+			t.Error("the portal session is not resumed after re-enabling")
 		}
 		if r := n.apiAuth(deepKey); r.status != http.StatusCreated {
 			t.Errorf("api_auth after re-enabling: %d %s", r.status, r.raw)
@@ -317,6 +340,95 @@ func TestOneSpellingOverHTTP(t *testing.T) {
 		}
 		if !n.tokenWorks(t, tok) {
 			t.Fatal("the token itself is refused")
+		}
+	})
+}
+
+// forgeToken signs claims with the server's current signing key, opened
+// from the database with the key-encryption key as a node would, so that
+// a test can present tokens the server's own issuer never makes.
+func forgeToken(t *testing.T, n *node, claims map[string]any) string {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := n.m.Store.SigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sk *identity.SigningKey
+	for _, k := range keys {
+		if k.RetiredAt.IsZero() && (sk == nil || k.Created.After(sk.Created)) {
+			sk = k
+		}
+	}
+	kek, err := credential.ParseKEK(testKEK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := credential.NewSealer(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := sealer.Open(sk.Sealed, []byte(sk.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding
+	head, _ := json.Marshal(map[string]string{"alg": sk.Algorithm, "kid": sk.ID, "typ": "JWT"})
+	body, _ := json.Marshal(claims)
+	input := enc.EncodeToString(head) + "." + enc.EncodeToString(body)
+	sum := sha256.Sum256([]byte(input))
+	sig, err := priv.(*rsa.PrivateKey).Sign(rand.Reader, sum[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := input + "." + enc.EncodeToString(sig)
+	n.secrets.add(tok)
+	return tok
+}
+
+// TestClaimRulesOverHTTP: tokens correctly signed by the server's own key
+// but with claims its issuer never writes are refused: an nbf or iat in
+// the future, a foreign aud, a lifetime over 24 h.
+func TestClaimRulesOverHTTP(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, n *node) {
+		now := time.Now()
+		claims := func(kv ...any) map[string]any {
+			var jti [16]byte
+			_, _ = rand.Read(jti[:])
+			ms := now.UnixMilli()
+			for i := range 6 {
+				jti[i] = byte(ms >> (40 - 8*i))
+			}
+			jti[6] = 0x70 | jti[6]&0x0f
+			jti[8] = 0x80 | jti[8]&0x3f
+			m := map[string]any{"iss": "audian", "account_id": n.m.Bootstrapped.AccountID, "method": "cb_api_auth",
+				"priv_level": "admin", "jti": hex.EncodeToString(jti[:]), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+			for i := 0; i < len(kv); i += 2 {
+				m[kv[i].(string)] = kv[i+1]
+			}
+			return m
+		}
+		for _, tc := range []struct {
+			name   string
+			claims map[string]any
+			ok     bool
+		}{
+			{"as issued", claims(), true},
+			{"aud audian", claims("aud", "audian"), true},
+			{"nbf in the future", claims("nbf", now.Add(10*time.Minute).Unix()), false},
+			{"iat in the future", claims("iat", now.Add(10*time.Minute).Unix()), false},
+			{"foreign aud", claims("aud", []string{"https://other.example"}), false},
+			{"lifetime over 24h", claims("exp", now.Add(25*time.Hour).Unix()), false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if got := n.tokenWorks(t, forgeToken(t, n, tc.claims)); got != tc.ok {
+					t.Errorf("token works = %v, want %v", got, tc.ok)
+				}
+			})
 		}
 	})
 }

@@ -44,6 +44,24 @@ function apiAuth(key) {
   });
 }
 
+// api calls the /v2 API over HTTPS and returns the status and JSON body.
+function api(method, p, token, body, contentType = 'application/json') {
+  const u = new URL(p, base);
+  const payload = body === undefined ? undefined : (Buffer.isBuffer(body) ? body : JSON.stringify(body));
+  const headers = { 'content-type': contentType };
+  if (token) headers['x-auth-token'] = token;
+  if (payload) headers['content-length'] = Buffer.byteLength(payload);
+  return new Promise((resolve, reject) => {
+    const req = https.request(u, { method, ca, headers }, (res) => {
+      let data = '';
+      res.on('data', (c) => { data += c; });
+      res.on('end', () => resolve({ status: res.statusCode, body: data ? JSON.parse(data) : {} }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 async function signIn(p, name, user, pass) {
   await p.getByLabel('Account name', { exact: true }).fill(name);
   await p.getByLabel('Username', { exact: true }).fill(user);
@@ -209,6 +227,32 @@ test('every other page renders', async () => {
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
+test("the account's whitelabel name and logo", async () => {
+  const login = await api('PUT', '/v2/api_auth', '', { data: { api_key: process.env.AUDIAN_API_KEY } });
+  assert.equal(login.status, 201);
+  const token = login.body.auth_token;
+  const acct = '/v2/accounts/' + login.body.data.account_id;
+  const host = new URL(base).hostname;
+  const wl = await api('PUT', acct + '/whitelabel', token, { data: { company_name: 'Portal Check Voice', domain: host } });
+  assert.equal(wl.status, 201, JSON.stringify(wl.body));
+  const logo = await api('POST', acct + '/whitelabel/logo', token, fs.readFileSync(path.join(__dirname, 'brand-logo.png')), 'image/png');
+  assert.equal(logo.status, 200, JSON.stringify(logo.body));
+  await page.goto(base + '/settings/api-keys');
+  assert.equal((await page.locator('.brand-name').innerText()).trim(), 'Portal Check Voice');
+  assert.match(await page.title(), /· Portal Check Voice$/);
+  assert.match(await page.locator('.brand-logo').getAttribute('src'), /^data:image\/png;base64,/);
+  await shot('18-branded-api-keys');
+  // Before sign-in, the host name chooses the branding.
+  const anon = await browser.newContext({ ignoreHTTPSErrors: true });
+  const p2 = await anon.newPage();
+  await p2.goto(base + '/sign-in');
+  assert.equal((await p2.locator('.brand-name').innerText()).trim(), 'Portal Check Voice');
+  await p2.screenshot({ path: path.join(shots, '19-branded-sign-in.png'), fullPage: true });
+  await p2.setViewportSize({ width: 390, height: 844 });
+  await p2.screenshot({ path: path.join(shots, '20-branded-sign-in-phone.png'), fullPage: true });
+  await anon.close();
+});
+
 test('after sign out the session cookie no longer works', async () => {
   await page.goto(base + '/settings/api-keys');
   const before = (await context.cookies()).find((c) => c.name === '__Host-audian_session');
@@ -217,7 +261,7 @@ test('after sign out the session cookie no longer works', async () => {
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.waitForLoadState('load');
   assert.equal(new URL(page.url()).pathname, '/sign-in');
-  await shot('18-signed-out');
+  await shot('21-signed-out');
 
   // Replay the old cookie from a fresh browser context.
   const other = await browser.newContext({ ignoreHTTPSErrors: true });

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/netip"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -243,9 +244,45 @@ func (c *Config) Resolve() {
 	}
 }
 
-// Postgres reports whether Database selects PostgreSQL.
+// Postgres reports whether Database selects PostgreSQL: a postgres:// or
+// postgresql:// URL, or a libpq key=value connection string.
 func (c *Config) Postgres() bool {
-	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
+	return postgresURL(c.Database) || keyValueDSN(c.Database)
+}
+
+func postgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// schemeRE matches the start of any URL ("mysql://", "postgress://",
+// "file://"): a database that is not PostgreSQL's must not silently
+// become a SQLite file of that name.
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// libpqKeys are the connection parameters a key=value connection string
+// starts with (libpq's "Parameter Key Words").
+var libpqKeys = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true,
+	"passfile": true, "sslmode": true, "sslcert": true, "sslkey": true, "sslrootcert": true,
+	"sslpassword": true, "connect_timeout": true, "application_name": true, "options": true,
+	"service": true, "target_session_attrs": true, "search_path": true, "pool_max_conns": true,
+}
+
+// keyValueDSN reports whether dsn is a libpq key=value connection string:
+// it starts with a known parameter key word followed by "=". A file path
+// never does, unless someone names a database file "host=x".
+func keyValueDSN(dsn string) bool {
+	key, _, ok := strings.Cut(strings.TrimSpace(dsn), "=")
+	return ok && libpqKeys[strings.TrimSpace(key)]
+}
+
+// checkDatabase reports a database setting that is neither PostgreSQL's
+// nor a file path. The message shows the setting redacted.
+func checkDatabase(dsn string) error {
+	if postgresURL(dsn) || keyValueDSN(dsn) || !schemeRE.MatchString(dsn) {
+		return nil
+	}
+	return fmt.Errorf("database %q is not supported: use postgres://..., postgresql://..., a key=value PostgreSQL connection string, or a SQLite file path", RedactDSN(dsn))
 }
 
 // Validate reports every problem with c at once.
@@ -256,6 +293,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Listen == "" {
 		errs = append(errs, errors.New("listen must not be empty"))
+	}
+	if err := checkDatabase(c.Database); err != nil {
+		errs = append(errs, err)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tls-cert and tls-key go together"))
@@ -346,22 +386,34 @@ func (c Config) String() string {
 		c.DataDir, c.Listen, RedactDSN(c.Database), c.TLSCert, c.InsecureHTTP, c.KEKFile, kek, c.TokenLifetime, c.MaxBodyBytes, c.RateBurst, c.RatePerSecond, c.RateCost)
 }
 
-// RedactDSN hides the password of a postgres:// URL.
+// RedactDSN hides every password a database setting may hold: the
+// password of a URL's user information, password and sslpassword
+// parameters of its query, and password and sslpassword of a key=value
+// connection string, quoted or not.
 func RedactDSN(dsn string) string {
+	if keyValueDSN(dsn) {
+		return kvPasswordRE.ReplaceAllString(dsn, "${1}<redacted>")
+	}
 	scheme, rest, ok := strings.Cut(dsn, "://")
 	if !ok {
 		return dsn
 	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return dsn
+	// The user information ends at the last "@" (a password may hold
+	// unescaped "@", "/" or "?"), and is redacted after its first ":".
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if name, _, hasPw := strings.Cut(rest[:at], ":"); hasPw {
+			rest = name + ":<redacted>" + rest[at:]
+		}
 	}
-	user := rest[:at]
-	if name, _, hasPw := strings.Cut(user, ":"); hasPw {
-		user = name + ":<redacted>"
-	}
-	return scheme + "://" + user + rest[at:]
+	return scheme + "://" + queryPasswordRE.ReplaceAllString(rest, "${1}<redacted>")
 }
+
+// queryPasswordRE matches a password parameter of a URL's query.
+var queryPasswordRE = regexp.MustCompile(`([?&](?:ssl)?password=)[^&#]*`)
+
+// kvPasswordRE matches password=value in a key=value connection string,
+// the value bare or single-quoted with backslash escapes.
+var kvPasswordRE = regexp.MustCompile(`((?:^|\s)(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
 
 func splitList(s string) []string {
 	var out []string

@@ -36,7 +36,11 @@ type env struct {
 
 var hasher = &credential.PasswordHasher{Memory: 64, Time: 1, Threads: 1}
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvAt(t, nil) }
+
+// newEnvAt is newEnv with the portal's clock set to now (the sessions keep
+// the real one).
+func newEnvAt(t *testing.T, now func() time.Time) *env {
 	t.Helper()
 	ctx := t.Context()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
@@ -75,7 +79,7 @@ func newEnv(t *testing.T) *env {
 		return e.acct, u, nil
 	})
 	w := web.New(web.Config{}, db, nil, nil)
-	p, err := portal.New(portal.Config{KeyRotation: 90 * 24 * time.Hour}, portal.Deps{Store: db, Web: w, Auth: auth, Hasher: hasher, Sealer: sealer})
+	p, err := portal.New(portal.Config{KeyRotation: 90 * 24 * time.Hour}, portal.Deps{Store: db, Web: w, Auth: auth, Hasher: hasher, Sealer: sealer, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,6 +259,35 @@ func TestPlainUserKeys(t *testing.T) {
 	}
 	if r := bob.post(keys, "/settings/api-keys", url.Values{"name": {"too-much"}, "scope": {"accounts:write"}}); r.status != http.StatusForbidden {
 		t.Errorf("a plain user granting accounts:write: %d, want 403", r.status)
+	}
+}
+
+// TestRotationDue shows the "Rotation due" mark and the age of a key older
+// than the rotation policy: the portal's clock runs 91 days ahead of the
+// store's, which stamped the key.
+func TestRotationDue(t *testing.T) {
+	later := time.Now().Add(91*24*time.Hour + time.Hour)
+	e := newEnvAt(t, func() time.Time { return later })
+	old, _ := manage.NewNamedKey(e.acct.ID, "old key", nil, nil, e.users["alice"].ID, time.Time{})
+	if err := e.store.CreateAPIKey(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	c.signIn("alice", nil)
+	page := c.get("/settings/api-keys")
+	row := func(name string) *html.Node {
+		return find(page.doc, func(n *html.Node) bool { return n.Data == "tr" && strings.Contains(textOf(n), name) })
+	}
+	due := func(n *html.Node) bool {
+		return find(n, func(n *html.Node) bool {
+			return textOf(n) == "Rotation due" && strings.Contains(attr(n, "class"), "badge")
+		}) != nil
+	}
+	if r := row("old key"); r == nil || !due(r) {
+		t.Errorf("the 91-day-old key has no visible \"Rotation due\" mark")
+	}
+	if r := row("old key"); !strings.Contains(textOf(r), "91 days") {
+		t.Errorf("the key's age is not shown: %q", textOf(r))
 	}
 }
 

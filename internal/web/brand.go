@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"html/template"
+	"net"
 	"slices"
 
 	"github.com/audian/audian/internal/identity"
@@ -15,13 +16,14 @@ type BrandStore interface {
 	Account(ctx context.Context, id string) (*identity.Account, error)
 	Whitelabel(ctx context.Context, accountID string) (*identity.Whitelabel, error)
 	WhitelabelFile(ctx context.Context, accountID, name string) (*identity.WhitelabelFile, error)
+	WhitelabelByDomain(ctx context.Context, domain string) (*identity.Whitelabel, error)
 }
 
 // maxLogoBytes bounds a logo inlined as a data: URL in every page.
 const maxLogoBytes = 128 << 10
 
-// logoTypes are the logo formats shown; an SVG in an <img> runs no script.
-var logoTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"}
+// logoTypes are the logo formats shown, those the whitelabel API accepts.
+var logoTypes = []string{"image/png", "image/jpeg"}
 
 // WhitelabelBrand returns a Config.Brand that shows the whitelabel
 // branding (Kazoo's company_name and logo) of the account or, when it has
@@ -41,20 +43,45 @@ func WhitelabelBrand(s BrandStore) func(ctx context.Context, accountID string) B
 			if err != nil {
 				continue
 			}
-			var doc struct {
-				CompanyName string `json:"company_name"`
-			}
-			_ = json.Unmarshal(wl.Doc, &doc)
-			b := Brand{Name: doc.CompanyName}
-			if f, err := s.WhitelabelFile(ctx, id, identity.WhitelabelLogo); err == nil &&
-				len(f.Data) <= maxLogoBytes && slices.Contains(logoTypes, f.ContentType) {
-				b.Logo = template.URL("data:" + f.ContentType + ";base64," + base64.StdEncoding.EncodeToString(f.Data))
-			}
-			if r := []rune(b.Name); len(r) > 64 {
-				b.Name = string(r[:64])
-			}
-			return b
+			return brandOf(ctx, s, wl)
 		}
 		return Brand{}
 	}
+}
+
+// WhitelabelHostBrand returns a Config.BrandForHost that shows the
+// branding claiming the host name the browser asked for (the whitelabel
+// "domain"), for the pages seen before sign-in.
+func WhitelabelHostBrand(s BrandStore) func(ctx context.Context, host string) Brand {
+	return func(ctx context.Context, host string) Brand {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		domain := identity.NormalizeDomain(host)
+		if domain == "" {
+			return Brand{}
+		}
+		wl, err := s.WhitelabelByDomain(ctx, domain)
+		if err != nil {
+			return Brand{}
+		}
+		return brandOf(ctx, s, wl)
+	}
+}
+
+// brandOf reads the name and logo of a branding.
+func brandOf(ctx context.Context, s BrandStore, wl *identity.Whitelabel) Brand {
+	var doc struct {
+		CompanyName string `json:"company_name"`
+	}
+	_ = json.Unmarshal(wl.Doc, &doc)
+	b := Brand{Name: doc.CompanyName}
+	if r := []rune(b.Name); len(r) > 64 {
+		b.Name = string(r[:64])
+	}
+	if f, err := s.WhitelabelFile(ctx, wl.AccountID, identity.WhitelabelLogo); err == nil &&
+		len(f.Data) <= maxLogoBytes && slices.Contains(logoTypes, f.ContentType) {
+		b.Logo = template.URL("data:" + f.ContentType + ";base64," + base64.StdEncoding.EncodeToString(f.Data))
+	}
+	return b
 }

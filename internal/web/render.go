@@ -144,11 +144,11 @@ func (t *Templates) Render(rw http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	if p.Brand.Name == "" {
-		id := ""
 		if p.Session != nil {
-			id = p.Session.Account.ID
+			p.Brand = t.web.BrandFor(r.Context(), p.Session.Account.ID)
+		} else {
+			p.Brand = t.web.BrandForHost(r.Context(), r.Host)
 		}
-		p.Brand = t.web.BrandFor(r.Context(), id)
 	}
 	var buf bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&buf, "layout", p); err != nil {
@@ -178,6 +178,21 @@ func (w *Web) BrandFor(ctx context.Context, accountID string) Brand {
 	if w.cfg.Brand != nil && accountID != "" {
 		b = w.cfg.Brand(ctx, accountID)
 	}
+	return checkBrand(b)
+}
+
+// BrandForHost returns the brand claiming host, or Audian's.
+func (w *Web) BrandForHost(ctx context.Context, host string) Brand {
+	b := Brand{}
+	if w.cfg.BrandForHost != nil {
+		b = w.cfg.BrandForHost(ctx, host)
+	}
+	return checkBrand(b)
+}
+
+// checkBrand fills in the default name and drops a logo that is neither a
+// data:image URL nor a same-origin path.
+func checkBrand(b Brand) Brand {
 	if b.Name == "" {
 		b.Name = DefaultBrand
 	}

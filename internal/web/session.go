@@ -61,6 +61,9 @@ type Config struct {
 	// Brand returns the account's whitelabel name and logo; nil, or an
 	// empty Name, shows "Audian".
 	Brand func(ctx context.Context, accountID string) Brand
+	// BrandForHost returns the branding of the host name a signed-out
+	// visitor asked for; nil shows "Audian".
+	BrandForHost func(ctx context.Context, host string) Brand
 }
 
 // Store is what the web layer needs of identity.Store.
@@ -159,12 +162,31 @@ func (w *Web) Start(rw http.ResponseWriter, r *http.Request, acct *identity.Acco
 	if err := w.store.CreateWebSession(ctx, ws); err != nil {
 		return nil, err
 	}
+	w.trim(ctx, acct.ID, u.ID)
 	http.SetCookie(rw, &http.Cookie{
 		Name: SessionCookie, Value: raw, Path: "/", MaxAge: int(w.cfg.AbsoluteTimeout / time.Second),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	clearCookie(rw, csrfCookie)
 	return &Session{ID: ws.ID, Created: ws.Created, ExpiresAt: ws.ExpiresAt, Account: acct, User: u, raw: raw}, nil
+}
+
+// MaxSessionsPerUser bounds the sessions a user keeps: a new sign-in past
+// it ends the oldest, so that signing in in a loop cannot grow the table.
+const MaxSessionsPerUser = 50
+
+// trim ends the user's sessions beyond the newest MaxSessionsPerUser.
+func (w *Web) trim(ctx context.Context, accountID, userID string) {
+	list, err := w.store.WebSessions(ctx, accountID, userID)
+	if err != nil {
+		w.log.Warn("listing web sessions failed", "error", err.Error())
+		return
+	}
+	for _, old := range list[min(len(list), MaxSessionsPerUser):] {
+		if err := w.store.DeleteWebSession(ctx, accountID, userID, old.ID); err != nil && identity.ErrorCode(err) != identity.ENotFound {
+			w.log.Warn("ending an old web session failed", "error", err.Error())
+		}
+	}
 }
 
 // Session returns the request's session, or nil when there is none that
@@ -207,7 +229,12 @@ func (w *Web) Session(r *http.Request) (*Session, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if !acct.Enabled {
+	// A disabled account, or one below a disabled ancestor, suspends the
+	// session (identity.AccountUsable, the rule tokens and logins follow)
+	// without ending it: enabling the account again resumes it.
+	if ok, err := identity.AccountUsable(ctx, acct, w.store.Account); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, nil
 	}
 	if now.Sub(ws.LastSeen) >= touchEvery {

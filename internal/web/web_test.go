@@ -184,6 +184,22 @@ func TestSessionRejectsJunk(t *testing.T) {
 	}
 }
 
+func TestSessionsPerUserBounded(t *testing.T) {
+	f := newFixture(t)
+	_, first := f.signIn(t)
+	for range MaxSessionsPerUser {
+		f.clock.add(time.Millisecond) // distinct creation times, so "oldest" is defined
+		f.signIn(t)
+	}
+	list, err := f.store.WebSessions(t.Context(), f.acct.ID, f.user.ID)
+	if err != nil || len(list) != MaxSessionsPerUser {
+		t.Fatalf("sessions kept: %d (%v), want %d", len(list), err, MaxSessionsPerUser)
+	}
+	if f.session(t, first) != nil {
+		t.Error("the oldest session survived past the bound")
+	}
+}
+
 func TestEnd(t *testing.T) {
 	f := newFixture(t)
 	s, c := f.signIn(t)
@@ -476,4 +492,46 @@ func attr(n *html.Node, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestWhitelabelBrand reads an account's branding, or its nearest
+// ancestor's, from the store.
+func TestWhitelabelBrand(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	child := &identity.Account{ID: identity.NewID(), Name: "Child", Realm: "child.example.com", Enabled: true,
+		ParentID: f.acct.ID, Tree: f.acct.ChildTree()}
+	if err := f.store.CreateAccount(ctx, child); err != nil {
+		t.Fatal(err)
+	}
+	brand := WhitelabelBrand(f.store)
+	if got := brand(ctx, child.ID); got != (Brand{}) {
+		t.Errorf("no branding anywhere: %+v, want none", got)
+	}
+	if err := f.store.SetWhitelabel(ctx, &identity.Whitelabel{AccountID: f.acct.ID, Domain: "portal.acme.test",
+		Doc: []byte(`{"company_name":"Acme Voice","domain":"portal.acme.test"}`)}, true); err != nil {
+		t.Fatal(err)
+	}
+	png := []byte("\x89PNG\r\n\x1a\nfake")
+	if err := f.store.SetWhitelabelFile(ctx, f.acct.ID, identity.WhitelabelLogo, &identity.WhitelabelFile{ContentType: "image/png", Data: png}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{f.acct.ID, child.ID} {
+		got := brand(ctx, id)
+		if got.Name != "Acme Voice" || !strings.HasPrefix(string(got.Logo), "data:image/png;base64,") {
+			t.Errorf("brand of %s = %+v, want Acme Voice with its logo", id, got)
+		}
+	}
+	// Before sign-in, the host name the browser asked for chooses it.
+	byHost := WhitelabelHostBrand(f.store)
+	for host, want := range map[string]string{"portal.acme.test:8443": "Acme Voice", "PORTAL.ACME.TEST": "Acme Voice", "other.test": "", "[::1]:8443": ""} {
+		if got := byHost(ctx, host); got.Name != want {
+			t.Errorf("brand of host %q = %q, want %q", host, got.Name, want)
+		}
+	}
+	// Rendered: the page shows the name and the logo.
+	w := New(Config{Brand: brand}, f.store, f.clock.now, nil)
+	if got := w.BrandFor(ctx, child.ID); got.Name != "Acme Voice" {
+		t.Errorf("BrandFor = %+v", got)
+	}
 }
