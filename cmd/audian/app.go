@@ -19,6 +19,7 @@ import (
 	"github.com/audian/audian/internal/crossbar"
 	"github.com/audian/audian/internal/identity"
 	"github.com/audian/audian/internal/login"
+	"github.com/audian/audian/internal/oauth"
 	"github.com/audian/audian/internal/portal"
 	"github.com/audian/audian/internal/postgres"
 	"github.com/audian/audian/internal/ratelimit"
@@ -45,6 +46,7 @@ type Main struct {
 	Store  identity.Store
 	Tokens *token.Service
 	API    *crossbar.API
+	OAuth  *oauth.Provider
 	Portal *portal.Portal
 	Web    *web.Web
 	// Door is the one credential check of every face (internal/login).
@@ -154,6 +156,17 @@ func (m *Main) Open(ctx context.Context) error {
 		printBootstrap(m.Stdout, res)
 	}
 
+	m.OAuth, err = oauth.New(oauth.Config{}, oauth.Deps{
+		Store:  m.Store,
+		Tokens: m.Tokens,
+		Web:    m.Web,
+		Sync:   func(ctx context.Context) error { return feed.Sync(ctx) },
+		Logger: m.Logger,
+		Now:    m.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("oauth: %w", err)
+	}
 	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.mount}
 	if !cfg.InsecureHTTP {
 		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey
@@ -166,6 +179,10 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Logger.Warn("serving plain HTTP: use --insecure-http only behind a proxy that terminates TLS")
 	}
 	if m.Server, err = server.New(opts); err != nil {
+		return err
+	}
+	// The issuer defaults to the port actually bound, known only now.
+	if err := m.OAuth.SetIssuer(cfg.Issuer(m.Server.Addr().String())); err != nil {
 		return err
 	}
 	return nil

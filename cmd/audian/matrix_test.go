@@ -43,51 +43,60 @@ type statuses [numPrincipals]int
 // refused with 409 because A has a child.
 var matrix = map[string]statuses{
 	//                                                 anon user admin parent child sibling key restricted system
-	"PUT /v2/api_auth":                                       {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"PUT /v2/user_auth":                                      {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"PUT /v2/user_auth/recovery":                             {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"POST /v2/user_auth/recovery":                            {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"GET /v2/auth/tokeninfo":                                 {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"POST /v2/auth/tokeninfo":                                {400, 400, 400, 400, 400, 400, 400, 400, 400},
-	"PUT /v2/auth":                                           {401, 201, 201, 201, 201, 201, 201, 403, 201},
-	"GET /v2/auth/keys":                                      {401, 403, 200, 200, 200, 200, 200, 403, 200},
-	"GET /v2/auth/keys/{kid}":                                {401, 403, 200, 200, 200, 200, 200, 403, 200},
-	"PUT /v2/auth/signing_keys/rotate":                       {401, 403, 403, 403, 403, 403, 403, 403, 201},
-	"GET /v2/token_auth":                                     {401, 200, 200, 200, 200, 200, 200, 403, 200},
-	"DELETE /v2/token_auth":                                  {401, 200, 200, 200, 200, 200, 200, 403, 200},
-	"PUT /v2/accounts":                                       {401, 403, 201, 201, 201, 201, 201, 403, 201},
-	"GET /v2/accounts/{account_id}":                          {401, 200, 200, 200, 403, 403, 200, 200, 200},
-	"PUT /v2/accounts/{account_id}":                          {401, 403, 201, 201, 403, 403, 201, 403, 201},
-	"POST /v2/accounts/{account_id}":                         {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"PATCH /v2/accounts/{account_id}":                        {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"DELETE /v2/accounts/{account_id}":                       {401, 403, 403, 409, 403, 403, 403, 403, 409},
-	"GET /v2/accounts/{account_id}/children":                 {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/descendants":              {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/parents":                  {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/siblings":                 {401, 403, 403, 200, 403, 403, 403, 403, 200},
-	"GET /v2/accounts/{account_id}/tree":                     {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/api_key":                  {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"PUT /v2/accounts/{account_id}/api_key":                  {401, 403, 201, 201, 403, 403, 201, 403, 201},
-	"GET /v2/accounts/{account_id}/api_keys":                 {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"PUT /v2/accounts/{account_id}/api_keys":                 {401, 201, 201, 201, 403, 403, 201, 403, 201},
-	"GET /v2/accounts/{account_id}/api_keys/{key_id}":        {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"PATCH /v2/accounts/{account_id}/api_keys/{key_id}":      {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"DELETE /v2/accounts/{account_id}/api_keys/{key_id}":     {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"PUT /v2/accounts/{account_id}/api_keys/{key_id}/rotate": {401, 403, 201, 201, 403, 403, 201, 403, 201},
-	"PUT /v2/accounts/{account_id}/access_tokens":            {401, 201, 201, 403, 403, 403, 201, 403, 403},
-	"GET /v2/accounts/{account_id}/token_restrictions":       {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"POST /v2/accounts/{account_id}/token_restrictions":      {401, 403, 403, 200, 403, 403, 403, 403, 200},
-	"DELETE /v2/accounts/{account_id}/token_restrictions":    {401, 403, 403, 200, 403, 403, 403, 403, 200},
-	"GET /v2/accounts/{account_id}/audit":                    {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"GET /v2/accounts/{account_id}/rate_limits":              {401, 403, 200, 200, 403, 403, 200, 403, 200},
-	"POST /v2/accounts/{account_id}/rate_limits":             {401, 403, 403, 403, 403, 403, 403, 403, 200},
-	"DELETE /v2/accounts/{account_id}/rate_limits":           {401, 403, 403, 403, 403, 403, 403, 403, 200},
-	"GET /v2/accounts/{account_id}/users":                    {401, 403, 200, 200, 403, 403, 200, 200, 200},
-	"PUT /v2/accounts/{account_id}/users":                    {401, 403, 201, 201, 403, 403, 201, 403, 201},
-	"GET /v2/accounts/{account_id}/users/{user_id}":          {401, 200, 200, 200, 403, 403, 200, 200, 200},
-	"POST /v2/accounts/{account_id}/users/{user_id}":         {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"PATCH /v2/accounts/{account_id}/users/{user_id}":        {401, 200, 200, 200, 403, 403, 200, 403, 200},
-	"DELETE /v2/accounts/{account_id}/users/{user_id}":       {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/api_auth":                                                         {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"PUT /v2/user_auth":                                                        {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"PUT /v2/user_auth/recovery":                                               {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"POST /v2/user_auth/recovery":                                              {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"GET /v2/auth/tokeninfo":                                                   {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"POST /v2/auth/tokeninfo":                                                  {400, 400, 400, 400, 400, 400, 400, 400, 400},
+	"PUT /v2/auth":                                                             {401, 201, 201, 201, 201, 201, 201, 403, 201},
+	"GET /v2/auth/keys":                                                        {401, 403, 200, 200, 200, 200, 200, 403, 200},
+	"GET /v2/auth/keys/{kid}":                                                  {401, 403, 200, 200, 200, 200, 200, 403, 200},
+	"PUT /v2/auth/signing_keys/rotate":                                         {401, 403, 403, 403, 403, 403, 403, 403, 201},
+	"GET /v2/token_auth":                                                       {401, 200, 200, 200, 200, 200, 200, 403, 200},
+	"DELETE /v2/token_auth":                                                    {401, 200, 200, 200, 200, 200, 200, 403, 200},
+	"PUT /v2/accounts":                                                         {401, 403, 201, 201, 201, 201, 201, 403, 201},
+	"GET /v2/accounts/{account_id}":                                            {401, 200, 200, 200, 403, 403, 200, 200, 200},
+	"PUT /v2/accounts/{account_id}":                                            {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"POST /v2/accounts/{account_id}":                                           {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PATCH /v2/accounts/{account_id}":                                          {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"DELETE /v2/accounts/{account_id}":                                         {401, 403, 403, 409, 403, 403, 403, 403, 409},
+	"GET /v2/accounts/{account_id}/children":                                   {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/descendants":                                {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/parents":                                    {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/siblings":                                   {401, 403, 403, 200, 403, 403, 403, 403, 200},
+	"GET /v2/accounts/{account_id}/tree":                                       {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/api_key":                                    {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/api_key":                                    {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"GET /v2/accounts/{account_id}/api_keys":                                   {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/api_keys":                                   {401, 201, 201, 201, 403, 403, 201, 403, 201},
+	"GET /v2/accounts/{account_id}/api_keys/{key_id}":                          {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PATCH /v2/accounts/{account_id}/api_keys/{key_id}":                        {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"DELETE /v2/accounts/{account_id}/api_keys/{key_id}":                       {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/api_keys/{key_id}/rotate":                   {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"PUT /v2/accounts/{account_id}/access_tokens":                              {401, 201, 201, 403, 403, 403, 201, 403, 403},
+	"GET /v2/accounts/{account_id}/token_restrictions":                         {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/token_restrictions":                        {401, 403, 403, 200, 403, 403, 403, 403, 200},
+	"DELETE /v2/accounts/{account_id}/token_restrictions":                      {401, 403, 403, 200, 403, 403, 403, 403, 200},
+	"GET /v2/accounts/{account_id}/audit":                                      {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/rate_limits":                                {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"POST /v2/accounts/{account_id}/rate_limits":                               {401, 403, 403, 403, 403, 403, 403, 403, 200},
+	"DELETE /v2/accounts/{account_id}/rate_limits":                             {401, 403, 403, 403, 403, 403, 403, 403, 200},
+	"GET /v2/accounts/{account_id}/users":                                      {401, 403, 200, 200, 403, 403, 200, 200, 200},
+	"PUT /v2/accounts/{account_id}/users":                                      {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"GET /v2/accounts/{account_id}/users/{user_id}":                            {401, 200, 200, 200, 403, 403, 200, 200, 200},
+	"POST /v2/accounts/{account_id}/users/{user_id}":                           {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"PATCH /v2/accounts/{account_id}/users/{user_id}":                          {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"DELETE /v2/accounts/{account_id}/users/{user_id}":                         {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/oauth_apps":                                 {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/oauth_apps":                                 {401, 403, 201, 201, 403, 403, 201, 403, 201},
+	"GET /v2/accounts/{account_id}/oauth_apps/{app_id}":                        {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PATCH /v2/accounts/{account_id}/oauth_apps/{app_id}":                      {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"DELETE /v2/accounts/{account_id}/oauth_apps/{app_id}":                     {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"PUT /v2/accounts/{account_id}/oauth_apps/{app_id}/rotate":                 {401, 403, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/accounts/{account_id}/users/{user_id}/oauth_grants":               {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"DELETE /v2/accounts/{account_id}/users/{user_id}/oauth_grants/{grant_id}": {401, 200, 200, 200, 403, 403, 200, 403, 200},
+	"GET /v2/openapi.json":                                                     {200, 200, 200, 200, 200, 200, 200, 200, 200},
 	// Monster UI's modules: icons, screenshots and branding by domain are public, as in Kazoo.
 	"GET /v2/accounts/{account_id}/alerts":                             {401, 200, 200, 200, 403, 403, 200, 403, 200},
 	"PUT /v2/accounts/{account_id}/alerts":                             {401, 403, 403, 201, 403, 403, 403, 403, 201},
@@ -123,7 +132,6 @@ var matrix = map[string]statuses{
 	"GET /v2/whitelabel/{domain}/icon":                                 {200, 200, 200, 200, 200, 200, 200, 200, 200},
 	"GET /v2/whitelabel/{domain}/logo":                                 {200, 200, 200, 200, 200, 200, 200, 200, 200},
 	"GET /v2/whitelabel/{domain}/welcome":                              {200, 200, 200, 200, 200, 200, 200, 200, 200},
-	"GET /v2/openapi.json":                                             {200, 200, 200, 200, 200, 200, 200, 200, 200},
 }
 
 // matrixFixture is the account tree and the callers of the matrix.
@@ -193,14 +201,16 @@ func (f *matrixFixture) request(t *testing.T, method, pattern string) (string, a
 		return path, body
 	}
 	path := strings.ReplaceAll(pattern, "{account_id}", f.a)
+	pathUser := f.plainUser
 	if strings.Contains(path, "{user_id}") {
 		id := f.plainUser
-		if method == "DELETE" {
+		if method == "DELETE" && !strings.Contains(path, "{grant_id}") {
 			r := f.n.do("PUT", "/v2/accounts/"+f.a+"/users", f.sys, map[string]any{"data": map[string]any{"first_name": "Doomed", "last_name": "User"}})
 			mustStatus(t, "create a user to delete", r, 201)
 			id = r.data()["id"].(string)
 		}
 		path = strings.ReplaceAll(path, "{user_id}", id)
+		pathUser = id
 	}
 	if strings.Contains(path, "{key_id}") {
 		// A fresh named key of A per cell, made by the system admin, so
@@ -208,6 +218,22 @@ func (f *matrixFixture) request(t *testing.T, method, pattern string) (string, a
 		r := f.n.do("PUT", "/v2/accounts/"+f.a+"/api_keys", f.sys, map[string]any{"data": map[string]any{"name": "matrix"}})
 		mustStatus(t, "create a named key", r, 201)
 		path = strings.ReplaceAll(path, "{key_id}", r.data()["id"].(string))
+	}
+	if strings.Contains(path, "/oauth_apps/{app_id}") || strings.Contains(path, "{grant_id}") {
+		// A fresh OAuth application of A per cell, and for grants, the
+		// path user's consent to it.
+		r := f.n.do("PUT", "/v2/accounts/"+f.a+"/oauth_apps", f.sys, map[string]any{"data": map[string]any{
+			"name": "matrix", "redirect_uris": []string{"https://matrix.example.com/cb"}}})
+		mustStatus(t, "create an OAuth app", r, 201)
+		app := r.data()["id"].(string)
+		path = strings.ReplaceAll(path, "{app_id}", app)
+		if strings.Contains(path, "{grant_id}") {
+			g := &identity.OAuthGrant{AccountID: f.a, UserID: pathUser, AppID: app, Scopes: []string{"openid"}}
+			if err := f.n.m.Store.SaveOAuthGrant(t.Context(), g); err != nil {
+				t.Fatal(err)
+			}
+			path = strings.ReplaceAll(path, "{grant_id}", g.ID)
+		}
 	}
 	if strings.Contains(path, "{kid}") {
 		path = strings.ReplaceAll(path, "{kid}", f.n.m.Tokens.KeyIDs()[0])
@@ -229,6 +255,10 @@ func (f *matrixFixture) request(t *testing.T, method, pattern string) (string, a
 	case "PUT /v2/auth":
 		return path, map[string]any{"action": "refresh_token", "data": data}
 	case "PUT /v2/accounts/{account_id}/api_keys", "PATCH /v2/accounts/{account_id}/api_keys/{key_id}":
+		data["name"] = "matrix cell"
+	case "PUT /v2/accounts/{account_id}/oauth_apps":
+		data["name"], data["redirect_uris"] = "matrix cell", []string{"https://matrix.example.com/cb"}
+	case "PATCH /v2/accounts/{account_id}/oauth_apps/{app_id}":
 		data["name"] = "matrix cell"
 	case "PUT /v2/accounts/{account_id}/access_tokens":
 		data["scopes"] = []string{"accounts:read"}

@@ -53,10 +53,12 @@ func doorSignIn(d *login.Door) portal.Authenticator {
 	})
 }
 
-// mount registers the API and the portal on the server's mux: the API
-// under /v2 (and its 404 for any path no one claims), the portal's pages
-// and assets at /.
+// mount registers the API, the portal and the OAuth provider on the
+// server's mux: the API under /v2 (and its 404 for any path no one
+// claims), the portal's pages and assets at /, OAuth under /oauth, /device
+// and /.well-known.
 func (m *Main) mount(mux *http.ServeMux) {
 	m.API.Mount(mux)
 	m.Portal.Mount(mux)
+	m.OAuth.Mount(mux)
 }

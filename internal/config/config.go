@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -52,6 +54,9 @@ type Config struct {
 	// SigningKeyRotation rotates the token-signing key when the newest is
 	// older than this; 0 leaves rotation to the operator.
 	SigningKeyRotation time.Duration `toml:"signing_key_rotation"`
+	// PublicURL is the URL clients reach the server at: the OAuth issuer,
+	// byte for byte. Empty means https://localhost:<listen port>.
+	PublicURL string `toml:"public_url"`
 	// LoginHashConcurrency bounds the password hashes computed at once (0:
 	// the number of CPUs); LoginHashWait is how long a login waits for one
 	// before a 429.
@@ -156,6 +161,9 @@ var settings = []setting{
 	}},
 	{"signing-key-rotation", "rotate the token-signing key when the newest is older than this (e.g. 720h); 0 turns automatic rotation off", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.SigningKeyRotation, "signing-key-rotation", c.SigningKeyRotation, u)
+	}},
+	{"public-url", "URL clients reach the server at, the OAuth issuer (default https://localhost:<listen port>)", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, u)
 	}},
 	{"login-hash-concurrency", "password hashes (argon2id, 19 MiB each) computed at once; 0 means the number of CPUs", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.IntVar(&c.LoginHashConcurrency, "login-hash-concurrency", c.LoginHashConcurrency, u)
@@ -340,6 +348,12 @@ func (c *Config) Validate() error {
 	if c.SigningKeyRotation != 0 && c.SigningKeyRotation < time.Hour {
 		errs = append(errs, errors.New("signing-key-rotation must be 0 (off) or at least 1h"))
 	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(u.Path, "/") {
+			errs = append(errs, errors.New("public-url must be an https URL without query, fragment or trailing slash"))
+		}
+	}
 	if c.LoginHashConcurrency < 0 || c.LoginHashConcurrency > 1024 {
 		errs = append(errs, errors.New("login-hash-concurrency must be within 0..1024"))
 	}
@@ -356,6 +370,19 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("whitelabel-max-bytes must be within 1024..16777216"))
 	}
 	return errors.Join(errs...)
+}
+
+// Issuer returns PublicURL, or https://localhost:<port> of the address
+// the server listens on.
+func (c *Config) Issuer(listening string) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	_, port, err := net.SplitHostPort(listening)
+	if err != nil {
+		port = "8443"
+	}
+	return "https://localhost:" + port
 }
 
 // Proxies parses TrustedProxies.

@@ -312,6 +312,24 @@ func (a *API) routes() []route {
 			"PATCH":  {access: account, perm: identity.UsersWrite, self: "user_id", h: a.patchUser},
 			"DELETE": {access: account, perm: identity.UsersWrite, h: a.deleteUser},
 		}},
+		{acct + "/oauth_apps", map[string]endpoint{
+			"GET": {access: account, perm: identity.KeysRead, h: a.listOAuthApps},
+			"PUT": {access: account, perm: identity.KeysWrite, h: a.createOAuthApp},
+		}},
+		{acct + "/oauth_apps/{app_id}", map[string]endpoint{
+			"GET":    {access: account, perm: identity.KeysRead, h: a.getOAuthApp},
+			"PATCH":  {access: account, perm: identity.KeysWrite, h: a.patchOAuthApp},
+			"DELETE": {access: account, perm: identity.KeysWrite, h: a.deleteOAuthApp},
+		}},
+		{acct + "/oauth_apps/{app_id}/rotate", map[string]endpoint{
+			"PUT": {access: account, perm: identity.KeysWrite, h: a.rotateOAuthSecret},
+		}},
+		{acct + "/users/{user_id}/oauth_grants", map[string]endpoint{
+			"GET": {access: account, perm: identity.UsersRead, self: "user_id", h: a.listOAuthGrants},
+		}},
+		{acct + "/users/{user_id}/oauth_grants/{grant_id}", map[string]endpoint{
+			"DELETE": {access: account, perm: identity.UsersWrite, self: "user_id", h: a.deleteOAuthGrant},
+		}},
 		{"/v2/openapi.json", map[string]endpoint{
 			"GET": {access: public, h: a.openAPI},
 		}},

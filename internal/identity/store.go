@@ -62,6 +62,7 @@ type Store interface {
 	LimitStore            // limits.go: rate limit overrides, shared buckets, failure counters
 	TokenRestrictionStore // restrictions.go: per-account token restrictions
 	KeyUseStore           // namedkeys.go: batched last-use stamps of API keys
+	OAuthStore            // oauth.go: OAuth applications, grants, codes and refresh tokens
 	WebSessionStore       // websession.go: the portal's server-side sessions
 	WhitelabelStore       // whitelabel.go: per-account branding, looked up by domain
 	AppsStore             // apps.go: the app catalogue, installs and blacklists

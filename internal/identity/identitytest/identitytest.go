@@ -68,6 +68,7 @@ func TestStore(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"Limits", limitTests},
 		{"TokenRestrictions", tokenRestrictionTests},
 		{"KeyUse", keyUseTests},
+		{"OAuth", oauthTests},
 		{"WebSession", webSessionTests},
 		{"Monster", monsterTests},
 		{"LoginAddress", loginAddressTests},
