@@ -28,7 +28,7 @@ Client commands (talk to a server through its API):
   audian login [--url URL] [--ca-cert FILE] [--api-key-stdin | --account NAME --username USER]
                              save a profile (os.UserConfigDir()/audian/config.json, 0600)
   audian logout              revoke the profile's token and forget the profile
-  audian accounts get|create|update|delete|children|descendants
+  audian accounts list|get|create|update|delete|children|descendants
   audian users    list|get|create|update|delete
   audian keys     list|get|create|update|rotate|revoke
   audian tokens   info|inspect|revoke|create|refresh
@@ -48,7 +48,7 @@ var commands = []struct {
 }{
 	{"login", nil},
 	{"logout", nil},
-	{"accounts", []string{"get", "create", "update", "delete", "children", "descendants"}},
+	{"accounts", []string{"list", "get", "create", "update", "delete", "children", "descendants"}},
 	{"users", []string{"list", "get", "create", "update", "delete"}},
 	{"keys", []string{"list", "get", "create", "update", "rotate", "revoke"}},
 	{"tokens", []string{"info", "inspect", "revoke", "create", "refresh"}},
@@ -114,7 +114,7 @@ func (c *cli) run(args []string) error {
 	}
 	sub, rest := rest[0], rest[1:]
 	h, ok := map[string]map[string]func([]string) error{
-		"accounts": {"get": c.accountsGet, "create": c.accountsCreate, "update": c.accountsUpdate, "delete": c.accountsDelete,
+		"accounts": {"list": c.accountsTree("descendants"), "get": c.accountsGet, "create": c.accountsCreate, "update": c.accountsUpdate, "delete": c.accountsDelete,
 			"children": c.accountsTree("children"), "descendants": c.accountsTree("descendants")},
 		"users": {"list": c.usersList, "get": c.usersGet, "create": c.usersCreate, "update": c.usersUpdate, "delete": c.usersDelete},
 		"keys": {"list": c.keysList, "get": c.keysGet, "create": c.keysCreate, "update": c.keysUpdate, "rotate": c.keysRotate,

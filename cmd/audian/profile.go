@@ -70,6 +70,13 @@ func (c *cliConfig) save(path string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	if filepath.Base(dir) == "audian" {
+		// The directory is ours: keep it private even if something else
+		// made it first.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return err
+		}
+	}
 	raw, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err

@@ -185,3 +185,32 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestOpenAPIDocumentValid checks the document against the OpenAPI 3.1
+// schema published by the OpenAPI Initiative (testdata/oas-3.1-schema.json,
+// Apache-2.0, from spec.openapis.org), so that generators accept it.
+func TestOpenAPIDocumentValid(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "oas-3.1-schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemaDoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("https://spec.openapis.org/oas/3.1/schema/2021-04-15", schemaDoc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("https://spec.openapis.org/oas/3.1/schema/2021-04-15")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(openapi.JSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(doc); err != nil {
+		t.Errorf("openapi/openapi.json is not a valid OpenAPI 3.1 document:\n%v", err)
+	}
+}
