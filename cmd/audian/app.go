@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/audian/audian/internal/config"
 	"github.com/audian/audian/internal/credential"
@@ -55,6 +58,9 @@ type Main struct {
 	Server *server.Server
 	// Bootstrapped holds the credentials when Open bootstrapped the database.
 	Bootstrapped *crossbar.BootstrapResult
+	// BootstrapPath is the file the credentials were written to, when
+	// standard output was not a terminal.
+	BootstrapPath string
 
 	pg     *postgres.DB
 	guard  *ratelimit.Guard
@@ -100,7 +106,7 @@ func (m *Main) Open(ctx context.Context) error {
 		KeyRotation:          time.Duration(cfg.KeyRotationDays) * 24 * time.Hour,
 		KeyRotationMandatory: cfg.KeyRotationMandatory,
 	}, login.Deps{Store: m.Store, Hasher: hasher, Sealer: sealer, Guard: m.guard, Logger: m.Logger, Now: m.Now,
-		Gate: apiGate{m}})
+		Gate: apiGate{m}, RecoveryGuard: ratelimit.NewRecoveryGuard(m.Store, nil)})
 	m.API = crossbar.New(crossbar.Config{
 		Version:              Version,
 		Node:                 node,
@@ -122,9 +128,11 @@ func (m *Main) Open(ctx context.Context) error {
 		Hasher:  hasher,
 		Limiter: m.limiter(),
 		Door:    m.Door,
-		Sync:    func(ctx context.Context) error { return feed.Sync(ctx) },
-		Logger:  m.Logger,
-		Now:     m.Now,
+		// Reset ids go to a 0600 outbox file, or by mail: never to the log.
+		Notifier: resetNotifier(cfg),
+		Sync:     func(ctx context.Context) error { return feed.Sync(ctx) },
+		Logger:   m.Logger,
+		Now:      m.Now,
 	})
 	feed = server.NewFeed(m.Store, cfg.FeedInterval, 25*time.Hour+time.Hour, m.Logger,
 		m.Tokens.Apply,
@@ -144,18 +152,6 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("reading the change feed: %w", err)
 	}
 
-	res, err := crossbar.Bootstrap(ctx, m.Store, sealer, hasher, crossbar.BootstrapParams{
-		AccountName: "Root", Username: "admin", RealmSuffix: cfg.RealmSuffix,
-	})
-	switch {
-	case errors.Is(err, identity.ErrBootstrapped):
-	case err != nil:
-		return fmt.Errorf("bootstrap: %w", err)
-	default:
-		m.Bootstrapped = res
-		printBootstrap(m.Stdout, res)
-	}
-
 	m.OAuth, err = oauth.New(oauth.Config{}, oauth.Deps{
 		Store:  m.Store,
 		Tokens: m.Tokens,
@@ -167,7 +163,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("oauth: %w", err)
 	}
-	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.mount}
+	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.mount,
+		MetricsAddr: cfg.MetricsAddr()}
 	if !cfg.InsecureHTTP {
 		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey
 		if opts.CertFile == "" {
@@ -178,14 +175,86 @@ func (m *Main) Open(ctx context.Context) error {
 	} else {
 		m.Logger.Warn("serving plain HTTP: use --insecure-http only behind a proxy that terminates TLS")
 	}
+	// The port is bound before the first start creates anything: a start
+	// that cannot serve must not leave an account behind whose only
+	// credentials were shown by a process that exited.
 	if m.Server, err = server.New(opts); err != nil {
 		return err
 	}
 	// The issuer defaults to the port actually bound, known only now.
 	if err := m.OAuth.SetIssuer(cfg.Issuer(m.Server.Addr().String())); err != nil {
+		m.Server.Close()
 		return err
 	}
+	res, err := crossbar.Bootstrap(ctx, m.Store, sealer, hasher, crossbar.BootstrapParams{
+		AccountName: "Root", Username: "admin", RealmSuffix: cfg.RealmSuffix,
+	})
+	switch {
+	case errors.Is(err, identity.ErrBootstrapped):
+	case err != nil:
+		m.Server.Close()
+		return fmt.Errorf("bootstrap: %w", err)
+	default:
+		m.Bootstrapped = res
+		if err := m.showBootstrap(res); err != nil {
+			m.Server.Close()
+			return err
+		}
+	}
 	return nil
+}
+
+// BootstrapFile is where the first start's credentials go when standard
+// output is not a terminal, relative to the data directory.
+const BootstrapFile = "bootstrap-credentials.json"
+
+// showBootstrap hands the first start's credentials to the operator: on
+// the terminal when standard output is one, else (a service manager, a
+// container, a pipe into a log collector) in a 0600 file of the data
+// directory, whose path alone is logged, so that the secrets never enter
+// a log stream.
+func (m *Main) showBootstrap(res *crossbar.BootstrapResult) error {
+	if isTerminal(m.Stdout) {
+		printBootstrap(m.Stdout, res)
+		return nil
+	}
+	path := filepath.Join(m.Config.DataDir, BootstrapFile)
+	body, err := json.MarshalIndent(map[string]string{
+		"account_id": res.AccountID, "user_id": res.UserID, "username": res.Username,
+		"password": res.Password.Reveal(), "api_key": res.APIKey.Reveal(),
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("bootstrap credentials: %w", err)
+	}
+	_, err = f.Write(append(body, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("bootstrap credentials: %w", err)
+	}
+	// An existing file keeps its mode through O_CREATE: make it 0600.
+	if err := os.Chmod(path, 0o600); err != nil {
+		return err
+	}
+	m.BootstrapPath = path
+	m.Logger.Warn("first start: created the system account; its credentials are in a file readable only by this user: store them elsewhere and delete it",
+		"path", path, "account_id", res.AccountID)
+	fmt.Fprintf(m.Stdout, "audian: first start; the bootstrap credentials are in %s (mode 0600)\n", path)
+	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (m *Main) openStore(ctx context.Context) (identity.Store, error) {
@@ -347,6 +416,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	return m.Run(ctx)
+}
+
+// resetNotifier is where password reset ids go: mail when an SMTP server
+// is set, else the 0600 outbox file in the data directory.
+func resetNotifier(cfg *config.Config) crossbar.Notifier {
+	if cfg.SMTPAddr != "" {
+		return crossbar.SMTPNotifier{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	}
+	return &crossbar.OutboxNotifier{Path: cfg.ResetOutbox}
 }
 
 // apiGate lets the login door decide whether an account is usable from the

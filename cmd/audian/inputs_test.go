@@ -334,7 +334,7 @@ func TestClientClosedIsNotAnError(t *testing.T) {
 		if l := logLine(n, func(l map[string]any) bool { return l["msg"] == "client closed the request" }); l == nil || l["level"] != "INFO" {
 			t.Errorf("client closed line: %v, want one at INFO", l)
 		}
-		metrics := string(n.do("GET", "/metrics", "", nil).raw)
+		metrics := n.opsGet("/metrics")
 		if !strings.Contains(metrics, `code="client_closed"`) || strings.Contains(metrics, `code="500"`) {
 			t.Errorf("metrics do not count the request as client_closed apart from 500:\n%s", grepLines(metrics, "audian_http_requests_total"))
 		}
@@ -521,6 +521,74 @@ func TestMissingKEKForSealedData(t *testing.T) {
 			if _, err := os.Stat(kekFile); !os.IsNotExist(err) {
 				t.Errorf("a new key file was created: %v", err)
 			}
+		})
+	}
+}
+
+// TestFirstStartCredentials: when standard output is not a terminal, the
+// first start writes its credentials to a 0600 file in the data directory
+// and logs only its path; a first start whose port is taken fails before
+// it creates anything.
+func TestFirstStartCredentials(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			dir, dsn := t.TempDir(), b.dsn(t)
+			taken, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer taken.Close()
+			cfg := config.Default()
+			cfg.DataDir, cfg.Listen, cfg.Database, cfg.KEK = dir, taken.Addr().String(), dsn, testKEK
+			var stdout, stderr syncBuffer
+			m := &Main{Config: cfg, Stdout: &stdout, Stderr: &stderr, Hasher: cheapHasher}
+			err = m.Open(t.Context())
+			m.Close()
+			if err == nil || m.Bootstrapped != nil {
+				t.Fatalf("Open on a taken port: %v, bootstrapped %v; want an error and nothing created", err, m.Bootstrapped != nil)
+			}
+			if _, err := os.Stat(filepath.Join(dir, BootstrapFile)); !os.IsNotExist(err) {
+				t.Errorf("a credentials file exists after the failed start: %v", err)
+			}
+
+			n := startNode(t, dir, dsn, &secrets{})
+			boot := n.m.Bootstrapped
+			if boot == nil {
+				t.Fatal("the start after the failed one did not bootstrap: the failed one created the account")
+			}
+			path := filepath.Join(dir, BootstrapFile)
+			if n.m.BootstrapPath != path {
+				t.Errorf("BootstrapPath = %q, want %q", n.m.BootstrapPath, path)
+			}
+			info, err := os.Stat(path)
+			if err != nil || info.Mode().Perm() != 0o600 {
+				t.Fatalf("credentials file: %v, mode %v, want 0600", err, info.Mode().Perm())
+			}
+			raw, _ := os.ReadFile(path)
+			var got map[string]string
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatalf("credentials file is not JSON: %v", err)
+			}
+			want := map[string]string{"account_id": boot.AccountID, "user_id": boot.UserID, "username": boot.Username,
+				"password": boot.Password.Reveal(), "api_key": boot.APIKey.Reveal()}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("credentials file %s = %q, want %q", k, got[k], v)
+				}
+			}
+			n.login(got["api_key"])
+			out := n.stdout.String()
+			if strings.Contains(out, got["api_key"]) || strings.Contains(out, got["password"]) || !strings.Contains(out, path) {
+				t.Errorf("standard output shows a secret, or not the file's path:\n%s", out)
+			}
+			var l map[string]any
+			for deadline := time.Now().Add(5 * time.Second); l == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				l = logLine(n, func(l map[string]any) bool { return l["path"] == path }) // the log is written in batches
+			}
+			if l == nil {
+				t.Error("the log does not give the credentials file's path")
+			}
+			// The harness proves at cleanup that neither secret is in the log.
 		})
 	}
 }

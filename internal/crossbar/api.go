@@ -83,7 +83,8 @@ type Deps struct {
 	Limiter Limiter
 	// Door checks every credential (door.go).
 	Door LoginDoor
-	// Notifier delivers password reset tokens; nil means LogNotifier.
+	// Notifier delivers password reset tokens (notify.go); nil delivers
+	// none (each reset is dropped with a warning).
 	Notifier Notifier
 	// Sync brings this process up to date with the change feed. Handlers
 	// call it after a write so that the caller's next request, on this
@@ -146,7 +147,7 @@ func New(cfg Config, d Deps) *API {
 		cfg.ResetLifetime = DefaultResetLifetime
 	}
 	if d.Notifier == nil {
-		d.Notifier = LogNotifier{Logger: d.Logger}
+		d.Notifier = noNotifier{}
 	}
 	if d.Sync == nil {
 		d.Sync = func(context.Context) error { return nil }

@@ -15,4 +15,5 @@ type LoginDoor interface {
 	Digest(ctx context.Context, at login.Attempt, in login.DigestLogin) (login.UserLogin, error)
 	APIKey(ctx context.Context, at login.Attempt, secret string) (login.KeyLogin, error)
 	FindAccounts(ctx context.Context, name, realm string) ([]*identity.Account, error)
+	Recovery(ctx context.Context, at login.Attempt, accountName, realm, phone, username string) error
 }

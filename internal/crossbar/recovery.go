@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -43,22 +42,6 @@ type PasswordResetNotice struct {
 	UIURL       string
 	Token       credential.Secret
 	ExpiresAt   time.Time
-}
-
-// LogNotifier is the default Notifier: it writes the reset token to the
-// server log at INFO, for the operator to pass on. This is the one secret
-// audian logs on purpose, because a server without mail has no other way
-// to hand it over; the password itself is never logged.
-type LogNotifier struct {
-	Logger *slog.Logger
-}
-
-// NotifyPasswordReset logs n with its token.
-func (l LogNotifier) NotifyPasswordReset(ctx context.Context, n PasswordResetNotice) error {
-	l.Logger.InfoContext(ctx, "password reset requested: pass reset_id to the user",
-		"account_id", n.AccountID, "user_id", n.UserID, "username", n.Username,
-		"reset_id", n.Token.Reveal(), "expires_at", n.ExpiresAt.UTC().Format(time.RFC3339))
-	return nil
 }
 
 // recoveries runs password recovery requests off the request path, so that
@@ -127,6 +110,13 @@ func (a *API) requestRecovery(c *call) (*reply, error) {
 	}
 	req, err := parseRecovery(data)
 	if err != nil {
+		return nil, err
+	}
+	// Each request counts against the address and the user it names (as
+	// typed, so that the answer says nothing about who exists), whether or
+	// not a reset is sent: a flood of requests must not become a flood of
+	// mail, nor keep replacing a user's pending reset.
+	if err := a.door.Recovery(c.ctx, a.attempt(c, "user_auth.recovery"), req.where.name, req.where.realm, req.where.phone, req.username); err != nil {
 		return nil, err
 	}
 	select {
@@ -199,7 +189,7 @@ func (a *API) createReset(ctx context.Context, acct *identity.Account, u *identi
 	if err := a.store.CreatePasswordReset(ctx, r); err != nil {
 		return err
 	}
-	return a.notifier.NotifyPasswordReset(ctx, PasswordResetNotice{
+	if err := a.notifier.NotifyPasswordReset(ctx, PasswordResetNotice{
 		AccountID:   acct.ID,
 		AccountName: acct.Name,
 		UserID:      u.ID,
@@ -208,7 +198,11 @@ func (a *API) createReset(ctx context.Context, acct *identity.Account, u *identi
 		UIURL:       uiURL,
 		Token:       credential.Secret(token),
 		ExpiresAt:   r.ExpiresAt,
-	})
+	}); err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "password reset issued and handed to the notifier", "account_id", acct.ID, "user_id", u.ID)
+	return nil
 }
 
 // resetIDRE is the shape of Kazoo's reset_id (user_auth_recovery_reset.json).

@@ -115,6 +115,9 @@ type Deps struct {
 	Hasher Hasher
 	Sealer Sealer
 	Guard  Guard
+	// RecoveryGuard throttles password recovery requests; nil turns that
+	// off.
+	RecoveryGuard Guard
 	// Gate decides whether an account may be used (enabled, and every
 	// ancestor enabled); crossbar's API answers from its account cache.
 	// nil applies identity.AccountUsable with ancestors read from Store.
@@ -130,10 +133,12 @@ type Door struct {
 	hasher Hasher
 	sealer Sealer
 	guard  Guard
-	gate   identity.AccountGate
-	log    *slog.Logger
-	now    func() time.Time
-	slots  chan struct{}
+	// recovery throttles password recovery requests.
+	recovery Guard
+	gate     identity.AccountGate
+	log      *slog.Logger
+	now      func() time.Time
+	slots    chan struct{}
 }
 
 // New returns the door.
@@ -157,7 +162,8 @@ func New(cfg Config, d Deps) *Door {
 		d.Gate = storeGate{d.Store}
 	}
 	return &Door{
-		cfg: cfg, store: d.Store, hasher: d.Hasher, sealer: d.Sealer, guard: d.Guard, gate: d.Gate,
+		cfg: cfg, store: d.Store, hasher: d.Hasher, sealer: d.Sealer, guard: d.Guard,
+		recovery: d.RecoveryGuard, gate: d.Gate,
 		log: d.Logger, now: d.Now, slots: make(chan struct{}, cfg.HashConcurrency),
 	}
 }

@@ -204,6 +204,12 @@ func (p *Portal) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+web.StaticPrefix+"{name}", web.ServeAsset)
 }
 
+// clientRecorder is the server's ResponseWriter, which puts the account
+// and client address in the request's access-log line.
+type clientRecorder interface {
+	SetClient(accountID, clientIP string)
+}
+
 // maxForm bounds a form body.
 const maxForm = 64 << 10
 
@@ -216,6 +222,13 @@ func (p *Portal) pipeline(rt route) http.Handler {
 		if err != nil {
 			p.fail(w, r, nil, err)
 			return
+		}
+		if c, ok := w.(clientRecorder); ok {
+			acct := ""
+			if s != nil {
+				acct = s.Account.ID
+			}
+			c.SetClient(acct, p.web.ClientIP(r))
 		}
 		if s == nil && rt.access != public {
 			if r.Method == http.MethodGet {

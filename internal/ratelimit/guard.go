@@ -76,6 +76,9 @@ type Guard struct {
 	Idle time.Duration
 	// KnownFor is how long a successful login's address stays known.
 	KnownFor time.Duration
+	// Namespace keeps the counters of guards that share a store apart
+	// (NewRecoveryGuard's from the login guard's).
+	Namespace string
 }
 
 // NewGuard returns a guard over store with audian's default policy.
@@ -94,6 +97,19 @@ func NewGuard(store FailureStore, now func() time.Time) *Guard {
 	}
 }
 
+// NewRecoveryGuard returns a guard that throttles password recovery
+// requests, counted apart from logins: each request counts as a failure
+// (a reset sends mail and replaces the user's pending reset), per address,
+// per (user, address) and per user, with waits in minutes.
+func NewRecoveryGuard(store FailureStore, now func() time.Time) *Guard {
+	g := NewGuard(store, now)
+	g.Namespace = "recovery:"
+	g.IP = Backoff{Free: 20, Base: time.Minute, Max: time.Hour}
+	g.Pair = Backoff{Free: 5, Base: time.Minute, Max: time.Hour}
+	g.Identity = Backoff{Free: 10, Base: time.Minute, Max: time.Hour}
+	return g
+}
+
 // UserIdentity names a user as the guard counts it: an account (id, or
 // what the caller typed to name one) and a username.
 func UserIdentity(account, username string) string { return "user\x00" + account + "\x00" + username }
@@ -102,7 +118,8 @@ func UserIdentity(account, username string) string { return "user\x00" + account
 func KeyIdentity(prefix string) string { return "key\x00" + prefix }
 
 func (g *Guard) keys(ip, ident string) (ipKey, pairKey, idKey string) {
-	return "ip:" + hashKey(ip), "pair:" + hashKey(ident, ip), "id:" + hashKey(ident)
+	ns := g.Namespace
+	return ns + "ip:" + hashKey(ip), ns + "pair:" + hashKey(ident, ip), ns + "id:" + hashKey(ident)
 }
 
 // knownKey is the marker of a successful login of ident from ip. Its hash
