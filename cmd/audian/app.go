@@ -415,6 +415,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
+	// The OAuth library logs its request errors through slog's default
+	// logger; in the one server of this process they join the JSON log.
+	slog.SetDefault(m.Logger)
 	return m.Run(ctx)
 }
 

@@ -566,7 +566,7 @@ func TestPortalRoutes(t *testing.T) {
 		id := identity.NewID()
 		for _, rt := range n.m.Portal.Routes() {
 			method, path, _ := strings.Cut(rt.Pattern, " ")
-			path = strings.NewReplacer("{$}", "", "{key_id}", id, "{user_id}", id, "{session_id}", id).Replace(path)
+			path = strings.NewReplacer("{$}", "", "{key_id}", id, "{user_id}", id, "{session_id}", id, "{app_id}", id, "{grant_id}", id).Replace(path)
 			t.Run(rt.Pattern, func(t *testing.T) {
 				req := func(b *browser) *page {
 					if method == "GET" {

@@ -183,6 +183,14 @@ func (p *Portal) routes() []route {
 		{"POST /sessions/tokens/revoke", member, p.revokeTokens},
 
 		{"GET /audit", admin, p.auditPage},
+
+		{"GET /settings/authorized-apps", member, p.authorizedAppsPage},
+		{"POST /settings/authorized-apps/{grant_id}/revoke", member, p.revokeAuthorization},
+		{"GET /settings/oauth-apps", admin, p.oauthAppsPage},
+		{"POST /settings/oauth-apps", admin, p.createOAuthApp},
+		{"GET /settings/oauth-apps/{app_id}", admin, p.oauthAppPage},
+		{"POST /settings/oauth-apps/{app_id}", admin, p.updateOAuthApp},
+		{"POST /settings/oauth-apps/{app_id}/delete", admin, p.deleteOAuthApp},
 	}
 }
 
@@ -308,7 +316,11 @@ func nav(s *web.Session, current string) []web.NavLink {
 	if s.Admin() {
 		links = append(links, web.NavLink{Href: "/users", Label: "Users"}, web.NavLink{Href: "/audit", Label: "Audit"})
 	}
-	links = append(links, web.NavLink{Href: "/sessions", Label: "Sessions"}, web.NavLink{Href: "/profile", Label: "Profile"})
+	if s.Admin() {
+		links = append(links, web.NavLink{Href: "/settings/oauth-apps", Label: "OAuth apps"})
+	}
+	links = append(links, web.NavLink{Href: "/settings/authorized-apps", Label: "Authorized apps"},
+		web.NavLink{Href: "/sessions", Label: "Sessions"}, web.NavLink{Href: "/profile", Label: "Profile"})
 	for i := range links {
 		links[i].Current = links[i].Href == current
 	}
@@ -385,6 +397,11 @@ var notices = map[string]string{
 	"password":      "Your password was changed. Your other sessions were signed out.",
 	"session-ended": "The session was signed out.",
 	"tokens":        "Every token issued to you before now was revoked.",
+
+	"authorization-revoked": "The application's access was revoked, with every token it held.",
+	"app-created":           "The application was registered.",
+	"app-saved":             "The application was saved.",
+	"app-deleted":           "The application was deleted, with every authorization and token it held.",
 }
 
 // notice returns the message of the request's done parameter.
