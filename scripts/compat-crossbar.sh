@@ -41,7 +41,7 @@ user_id=$(field user_id)
 # and the loop below may look before it has.
 : >"$tmp/serve.out"
 : >"$tmp/serve.log"
-"$tmp/audian" serve --data-dir "$data" --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.log" &
+"$tmp/audian" serve --data-dir "$data" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.log" &
 pid=$!
 url=""
 for _ in $(seq 1 100); do

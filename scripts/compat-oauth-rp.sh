@@ -37,7 +37,7 @@ account_id=$(sed -n 's/.*"account_id":"\([^"]*\)".*/\1/p' "$tmp/bootstrap.json")
 
 : >"$tmp/serve.out"
 : >"$tmp/serve.log"
-"$tmp/audian" serve --data-dir "$data" --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.log" &
+"$tmp/audian" serve --data-dir "$data" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.log" &
 pids+=($!)
 url=""
 for _ in $(seq 1 100); do

@@ -36,7 +36,7 @@ api_key=$(sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p' "$tmp/bootstrap.json")
 
 : >"$tmp/serve.out"
 : >"$tmp/serve.log"
-"$tmp/audian" serve --data-dir "$data" --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.log" &
+"$tmp/audian" serve --data-dir "$data" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.log" &
 pid=$!
 url=""
 for _ in $(seq 1 100); do

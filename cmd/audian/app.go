@@ -163,7 +163,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("oauth: %w", err)
 	}
-	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.mount}
+	opts := server.Options{Addr: cfg.Listen, Logger: m.Logger, LogOut: m.logOut, Ready: m.Store.Ping, JWKS: m.Tokens.JWKS, Mount: m.mount,
+		MetricsAddr: cfg.MetricsAddr()}
 	if !cfg.InsecureHTTP {
 		opts.CertFile, opts.KeyFile = cfg.TLSCert, cfg.TLSKey
 		if opts.CertFile == "" {
@@ -414,6 +415,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
+	// The OAuth library logs its request errors through slog's default
+	// logger; in the one server of this process they join the JSON log.
+	slog.SetDefault(m.Logger)
 	return m.Run(ctx)
 }
 

@@ -28,9 +28,20 @@ func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 // adds on top of net/http, without TLS or the network. scripts/bench.sh
 // measures the same request end to end.
 func BenchmarkHotPath(b *testing.B) {
+	benchmarkGET(b, func(account string) string { return "/v2/accounts/" + account })
+}
+
+// BenchmarkUsersList is BenchmarkHotPath for GET /v2/accounts/{id}/users,
+// a list: the store query, the filter pass and the list rendering on top.
+func BenchmarkUsersList(b *testing.B) {
+	benchmarkGET(b, func(account string) string { return "/v2/accounts/" + account + "/users" })
+}
+
+func benchmarkGET(b *testing.B, path func(account string) string) {
 	cfg := config.Default()
 	cfg.DataDir = b.TempDir()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.MetricsListen = "127.0.0.1:0"
 	cfg.RateCost = 0
 	cfg.KEK = testKEK
 	h := cheapHasher
@@ -44,7 +55,7 @@ func BenchmarkHotPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	handler := m.Server.Handler()
-	req := httptest.NewRequest("GET", "/v2/accounts/"+m.Bootstrapped.AccountID, nil)
+	req := httptest.NewRequest("GET", path(m.Bootstrapped.AccountID), nil)
 	req.Header.Set("X-Auth-Token", tok)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -175,6 +175,7 @@ func startNodeHasher(t *testing.T, dataDir, dsn string, sec *secrets, hasher cre
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Listen = "127.0.0.1:0"
+	cfg.MetricsListen = "127.0.0.1:0"
 	cfg.Database = dsn
 	cfg.KEK = testKEK
 	cfg.FeedInterval = 50 * time.Millisecond

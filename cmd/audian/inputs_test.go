@@ -334,7 +334,7 @@ func TestClientClosedIsNotAnError(t *testing.T) {
 		if l := logLine(n, func(l map[string]any) bool { return l["msg"] == "client closed the request" }); l == nil || l["level"] != "INFO" {
 			t.Errorf("client closed line: %v, want one at INFO", l)
 		}
-		metrics := string(n.do("GET", "/metrics", "", nil).raw)
+		metrics := n.opsGet("/metrics")
 		if !strings.Contains(metrics, `code="client_closed"`) || strings.Contains(metrics, `code="500"`) {
 			t.Errorf("metrics do not count the request as client_closed apart from 500:\n%s", grepLines(metrics, "audian_http_requests_total"))
 		}

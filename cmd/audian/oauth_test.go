@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/audian/audian/internal/config"
+	"github.com/audian/audian/internal/identity"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -511,4 +512,88 @@ func TestOAuthCodeFlowThroughPortal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPortalOAuthPages: an admin registers an application in the portal
+// (the secret shown once, never again), edits its redirect URIs and
+// deletes it; a person lists the applications they authorized and takes
+// one back, which ends its tokens.
+func TestPortalOAuthPages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, n *node) {
+		acct, user, pw := portalAdmin(n)
+		b := newBrowser(t, n)
+		b.signIn(acct, user, pw)
+		p := b.submit(b.get("/settings/oauth-apps"), "/settings/oauth-apps", url.Values{
+			"name": {"Portal App"}, "client_type": {"confidential"}, "redirect_uris": {"https://portal-app.example/cb"},
+			"grant_types": {"authorization_code", "client_credentials"}, "scopes": {"openid", "users:read"}})
+		if p.status != 200 || p.url.Path != "/settings/oauth-apps" {
+			t.Fatalf("register: %d at %s\n%s", p.status, p.url, p.raw)
+		}
+		secretNode := find(p.doc, func(n *html.Node) bool { return attr(n, "id") == "client-secret" })
+		if secretNode == nil {
+			t.Fatalf("the secret is not shown after registering:\n%s", p.raw)
+		}
+		secret := attr(secretNode, "value")
+		n.secrets.add(secret)
+		if again := b.get("/settings/oauth-apps"); strings.Contains(again.raw, secret) {
+			t.Error("the client secret is shown a second time")
+		}
+		apps, _, err := n.m.Store.OAuthApps(t.Context(), n.m.Bootstrapped.AccountID, identity.Page{})
+		if err != nil || len(apps) != 1 {
+			t.Fatalf("apps = %v, %v", apps, err)
+		}
+		app := apps[0]
+		// The secret works for client credentials.
+		cc := clientcredentials.Config{ClientID: app.ID, ClientSecret: secret, TokenURL: n.url + "/oauth/token"}
+		tok, err := cc.Token(n.oauthCtx(t))
+		if err != nil {
+			t.Fatalf("client credentials with the portal's secret: %v", err)
+		}
+		n.secrets.add(tok.AccessToken)
+
+		// Edit the redirect URIs; a bad one is refused with the form back.
+		path := "/settings/oauth-apps/" + app.ID
+		if pg := b.get(path); pg.status != 200 {
+			t.Fatalf("app page: %d\n%s", pg.status, pg.raw)
+		}
+		bad := b.submit(b.get(path), path, url.Values{"name": {"Portal App"}, "redirect_uris": {"http://evil.example/cb"},
+			"grant_types": {"authorization_code"}, "scopes": {"openid"}})
+		if bad.status != http.StatusBadRequest {
+			t.Errorf("a plain-http redirect URI: %d, want 400", bad.status)
+		}
+		b.submit(b.get(path), path, url.Values{"name": {"Portal App"}, "redirect_uris": {"https://portal-app.example/cb\nhttp://127.0.0.1:9999/cb"},
+			"grant_types": {"authorization_code", "client_credentials"}, "scopes": {"openid", "users:read"}})
+		got, _ := n.m.Store.OAuthApp(t.Context(), app.ID)
+		if got == nil || len(got.RedirectURIs) != 2 || got.RedirectURIs[1] != "http://127.0.0.1:9999/cb" {
+			t.Errorf("redirect URIs after edit: %+v", got)
+		}
+
+		// The admin authorizes the app (as the consent page would) and
+		// takes it back on Authorized apps.
+		g := &identity.OAuthGrant{AccountID: n.m.Bootstrapped.AccountID, UserID: n.m.Bootstrapped.UserID, AppID: app.ID, Scopes: []string{"openid"}}
+		if err := n.m.Store.SaveOAuthGrant(t.Context(), g); err != nil {
+			t.Fatal(err)
+		}
+		list := b.get("/settings/authorized-apps")
+		if !strings.Contains(list.raw, "Portal App") || !strings.Contains(list.raw, "Know who you are") {
+			t.Fatalf("authorized apps page:\n%s", list.raw)
+		}
+		done := b.submit(list, "/settings/authorized-apps/"+g.ID+"/revoke", nil)
+		if done.status != 200 || strings.Contains(done.raw, "Know who you are") {
+			t.Errorf("after revoking: %d\n%s", done.status, done.raw)
+		}
+		if _, err := n.m.Store.OAuthGrant(t.Context(), g.UserID, app.ID); err == nil {
+			t.Error("the grant survived its revocation")
+		}
+
+		// Deleting the app ends its tokens.
+		b.submit(b.get(path), path+"/delete", nil)
+		if _, err := n.m.Store.OAuthApp(t.Context(), app.ID); err == nil {
+			t.Error("the app survived its deletion")
+		}
+		mustStatus(t, "token of an app deleted in the portal", n.do("GET", "/v2/accounts/"+n.m.Bootstrapped.AccountID+"/users", tok.AccessToken, nil), 401)
+		for _, a := range []string{"oauth_apps.create", "oauth_apps.update", "oauth_apps.delete", "oauth_grants.delete"} {
+			assertAudited(t, n, a, identity.AuditSuccess)
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -250,6 +251,24 @@ func TestPortalSignIn(t *testing.T) {
 		}
 		n.secrets.add(c.Value)
 		assertAudited(t, n, "portal.sign_in", identity.AuditSuccess)
+		// The access log names the account and the client of a page.
+		want := `"path":"/settings/api-keys","status":200`
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(n.logs.String(), want) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		found := false
+		for _, line := range strings.Split(n.logs.String(), "\n") {
+			if strings.Contains(line, want) {
+				found = true
+				if !strings.Contains(line, `"account_id":"`+n.m.Bootstrapped.AccountID+`","client_ip":"127.0.0.1"`) {
+					t.Errorf("access log line without the account or client: %s", line)
+				}
+			}
+		}
+		if !found {
+			t.Error("no access log line for the keys page")
+		}
 	})
 }
 
@@ -515,6 +534,15 @@ func TestPortalKeyLifecycle(t *testing.T) {
 		for _, a := range []string{"api_keys.create", "api_keys.rotate", "api_keys.revoke"} {
 			assertAudited(t, n, a, identity.AuditSuccess)
 		}
+		// The audit page names the key and the person, and filters.
+		p = b.get("/audit?action=api_keys.revoke")
+		rows := findAll(p.doc, func(n *html.Node) bool { return n.Data == "tr" && strings.Contains(textOf(n), "api_keys.revoke") })
+		if len(rows) != 1 || !strings.Contains(textOf(rows[0]), "key “CI key”") || !strings.Contains(textOf(rows[0]), "admin") {
+			t.Errorf("audit page for api_keys.revoke: %d rows, first %q", len(rows), textOf(find(p.doc, func(n *html.Node) bool { return n.Data == "tbody" })))
+		}
+		if strings.Contains(p.raw, "api_keys.create</code>") {
+			t.Error("the action filter let other actions through")
+		}
 	})
 }
 
@@ -538,7 +566,7 @@ func TestPortalRoutes(t *testing.T) {
 		id := identity.NewID()
 		for _, rt := range n.m.Portal.Routes() {
 			method, path, _ := strings.Cut(rt.Pattern, " ")
-			path = strings.NewReplacer("{$}", "", "{key_id}", id, "{user_id}", id, "{session_id}", id).Replace(path)
+			path = strings.NewReplacer("{$}", "", "{key_id}", id, "{user_id}", id, "{session_id}", id, "{app_id}", id, "{grant_id}", id).Replace(path)
 			t.Run(rt.Pattern, func(t *testing.T) {
 				req := func(b *browser) *page {
 					if method == "GET" {

@@ -54,6 +54,9 @@ type Config struct {
 	// SigningKeyRotation rotates the token-signing key when the newest is
 	// older than this; 0 leaves rotation to the operator.
 	SigningKeyRotation time.Duration `toml:"signing_key_rotation"`
+	// MetricsListen is the address of /metrics and /debug/pprof/, apart
+	// from the public port; "" serves neither.
+	MetricsListen string `toml:"metrics_listen"`
 	// PublicURL is the URL clients reach the server at: the OAuth issuer,
 	// byte for byte. Empty means https://localhost:<listen port>.
 	PublicURL string `toml:"public_url"`
@@ -99,6 +102,7 @@ func Default() Config {
 		FeedInterval:    250 * time.Millisecond,
 		AuditRetention:  365 * 24 * time.Hour,
 		KeyRotationDays: 90,
+		MetricsListen:   "127.0.0.1:9443",
 		LoginHashWait:   2 * time.Second,
 
 		PortalIdleTimeout:     30 * time.Minute,
@@ -170,6 +174,9 @@ var settings = []setting{
 	}},
 	{"signing-key-rotation", "rotate the token-signing key when the newest is older than this (e.g. 720h); 0 turns automatic rotation off", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.DurationVar(&c.SigningKeyRotation, "signing-key-rotation", c.SigningKeyRotation, u)
+	}},
+	{"metrics-listen", "address of /metrics and /debug/pprof/ (plain HTTP, keep it private); empty or off turns both off", func(fs *flag.FlagSet, c *Config, u string) {
+		fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, u)
 	}},
 	{"public-url", "URL clients reach the server at, the OAuth issuer (default https://localhost:<listen port>)", func(fs *flag.FlagSet, c *Config, u string) {
 		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, u)
@@ -265,6 +272,15 @@ func (c *Config) Resolve() {
 	}
 }
 
+// MetricsAddr is the address of the metrics listener, "" for none. "off"
+// also turns it off, since an empty AUDIAN_METRICS_LISTEN means unset.
+func (c *Config) MetricsAddr() string {
+	if c.MetricsListen == "off" {
+		return ""
+	}
+	return c.MetricsListen
+}
+
 // Postgres reports whether Database selects PostgreSQL: a postgres:// or
 // postgresql:// URL, or a libpq key=value connection string.
 func (c *Config) Postgres() bool {
@@ -357,6 +373,11 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRotationMandatory && c.KeyRotationDays == 0 {
 		errs = append(errs, errors.New("key-rotation-mandatory needs key-rotation-days above 0"))
+	}
+	// Port 0 picks a free port for each listener, so only a fixed port can
+	// collide.
+	if c.MetricsListen != "" && c.MetricsListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+		errs = append(errs, errors.New("metrics-listen must differ from listen: metrics and pprof stay off the public port"))
 	}
 	if c.SigningKeyRotation != 0 && c.SigningKeyRotation < time.Hour {
 		errs = append(errs, errors.New("signing-key-rotation must be 0 (off) or at least 1h"))

@@ -75,18 +75,18 @@ func (a *API) childList(c *call, parentID string) (*reply, error) {
 		if parentID == "" {
 			return nil, "", nil
 		}
-		items, next, err := a.store.Children(c.ctx, parentID, p)
+		// One query per page counts every child's subtree from an index,
+		// up to maxUnpaginated, as paginate=false would list it.
+		items, next, err := a.store.ChildrenCounted(c.ctx, parentID, p, maxUnpaginated)
 		if err != nil {
 			return nil, "", err
 		}
-		for _, child := range items {
-			n, err := a.countDescendants(c, child.ID)
-			if err != nil {
-				return nil, "", err
-			}
-			counts[child.ID] = n
+		accts := make([]*identity.Account, len(items))
+		for i, it := range items {
+			accts[i] = it.Account
+			counts[it.Account.ID] = it.Descendants
 		}
-		return items, next, nil
+		return accts, next, nil
 	}
 	return listFiltered(c, fetch, func(acct *identity.Account) any {
 		return map[string]any{
@@ -94,14 +94,6 @@ func (a *API) childList(c *call, parentID string) (*reply, error) {
 			"descendants_count": counts[acct.ID], "flags": flagsOf(acct),
 		}
 	}, accountFilterDoc)
-}
-
-// countDescendants counts the accounts below id, up to maxUnpaginated.
-func (a *API) countDescendants(c *call, id string) (int, error) {
-	all, err := listAll(func(p identity.Page) ([]*identity.Account, string, error) {
-		return a.store.Descendants(c.ctx, id, p)
-	})
-	return len(all), err
 }
 
 // descendants serves GET /v2/accounts/{id}/descendants: every account

@@ -1,6 +1,9 @@
 package crossbar
 
 import (
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -218,7 +221,14 @@ func listFiltered[T any](c *call, fetch func(identity.Page) ([]T, string, error)
 	for _, it := range items {
 		out = append(out, render(it))
 	}
-	rep := &reply{data: out, list: true, revision: listRevision(out)}
+	// Encoded once: the same bytes are the reply's data and the input of
+	// its revision.
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	sum := md5.Sum(raw)
+	rep := &reply{data: rawJSON(raw), list: true, revision: hex.EncodeToString(sum[:])}
 	if !all {
 		rep.pageSize = len(out)
 		rep.startKey = cursor(p.After)

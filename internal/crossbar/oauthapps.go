@@ -1,14 +1,9 @@
 package crossbar
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -18,9 +13,8 @@ import (
 
 // OAuth application limits.
 const (
-	maxRedirectURIs   = 10
-	maxRedirectURILen = 512
-	maxJWKSBytes      = 8 << 10
+	maxRedirectURIs = 10
+	maxJWKSBytes    = 8 << 10
 	// secretGrace is how long a rotated client secret keeps working.
 	secretGrace = 24 * time.Hour
 )
@@ -70,7 +64,7 @@ func (a *API) createOAuthApp(c *call) (*reply, error) {
 	}
 	secret := ""
 	if app.ClientType == identity.ClientConfidential && app.JWKS == "" {
-		secret = newClientSecret()
+		secret = identity.NewClientSecret()
 		app.SecretHash = identity.OAuthSecretHash(secret)
 	}
 	if err := a.store.CreateOAuthApp(c.ctx, app); err != nil {
@@ -98,14 +92,6 @@ func apiScopes(scopes []string) []string {
 		}
 	}
 	return out
-}
-
-func newClientSecret() string {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("crossbar: crypto/rand failed: " + err.Error())
-	}
-	return "acs_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // oauthApp loads the application of the path in the account of the path.
@@ -186,7 +172,7 @@ func (a *API) rotateOAuthSecret(c *call) (*reply, error) {
 	if _, err := a.oauthApp(c); err != nil {
 		return nil, err
 	}
-	secret := newClientSecret()
+	secret := identity.NewClientSecret()
 	app, err := a.store.UpdateOAuthApp(c.ctx, c.r.PathValue("app_id"), func(app *identity.OAuthApp) error {
 		if app.ClientType != identity.ClientConfidential || len(app.SecretHash) == 0 {
 			return &identity.Error{Code: identity.EConflict, Message: "the application has no client secret"}
@@ -218,7 +204,7 @@ func parseOAuthApp(data map[string]any, app *identity.OAuthApp, v identity.Viola
 			v.Add("redirect_uris", "maxItems", identity.Violation{Message: "The list is too long", Target: maxRedirectURIs})
 		default:
 			for _, u := range list {
-				if !validRedirectURI(u) {
+				if !identity.ValidRedirectURI(u) {
 					v.Add("redirect_uris", "format", identity.Violation{Message: "Each URI must be an absolute https URL without fragment, or http on a loopback address"})
 					break
 				}
@@ -283,30 +269,6 @@ func parseOAuthApp(data map[string]any, app *identity.OAuthApp, v identity.Viola
 			Target: []string{identity.ClientConfidential, identity.ClientPublic}})
 	}
 	return v.Err()
-}
-
-// validRedirectURI accepts an absolute https URL, or http on a loopback
-// address (RFC 8252 section 7.3), without fragment: RFC 9700 matches
-// redirect URIs exactly, so they must be exact to begin with.
-func validRedirectURI(s string) bool {
-	if len(s) > maxRedirectURILen || strings.ContainsAny(s, " \t\r\n\x00") {
-		return false
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Fragment != "" || u.User != nil {
-		return false
-	}
-	switch u.Scheme {
-	case "https":
-		return true
-	case "http":
-		if u.Hostname() == "localhost" {
-			return true
-		}
-		addr, err := netip.ParseAddr(u.Hostname())
-		return err == nil && addr.IsLoopback()
-	}
-	return false
 }
 
 // renderOAuthApp is an application's public description; secrets never

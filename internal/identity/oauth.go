@@ -2,9 +2,14 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
+	"net/netip"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -63,6 +68,43 @@ type OAuthApp struct {
 	Created         time.Time
 	Modified        time.Time
 	Revision        string
+}
+
+// MaxRedirectURILen bounds a registered redirect URI.
+const MaxRedirectURILen = 512
+
+// ValidRedirectURI accepts an absolute https URL, or http on a loopback
+// address (RFC 8252 section 7.3), without fragment or user info: RFC 9700
+// matches redirect URIs exactly, so they must be exact to begin with.
+func ValidRedirectURI(s string) bool {
+	if len(s) > MaxRedirectURILen || strings.ContainsAny(s, " \t\r\n\x00") {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Fragment != "" || u.User != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		if u.Hostname() == "localhost" {
+			return true
+		}
+		addr, err := netip.ParseAddr(u.Hostname())
+		return err == nil && addr.IsLoopback()
+	}
+	return false
+}
+
+// NewClientSecret returns a new client secret: 256 random bits, shown
+// once; only OAuthSecretHash of it is stored.
+func NewClientSecret() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("identity: crypto/rand failed: " + err.Error())
+	}
+	return "acs_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // OAuthSecretHash is the stored form of a client secret, an authorization

@@ -64,6 +64,7 @@ type Store interface {
 	KeyUseStore           // namedkeys.go: batched last-use stamps of API keys
 	OAuthStore            // oauth.go: OAuth applications, grants, codes and refresh tokens
 	WebSessionStore       // websession.go: the portal's server-side sessions
+	TreeStore             // tree.go: children with their subtree sizes
 	WhitelabelStore       // whitelabel.go: per-account branding, looked up by domain
 	AppsStore             // apps.go: the app catalogue, installs and blacklists
 	AlertStore            // alerts.go: per-account alerts

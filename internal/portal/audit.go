@@ -25,7 +25,8 @@ type auditFilter struct {
 
 type auditRow struct {
 	identity.AuditEntry
-	ActorName string
+	ActorName  string // a username, or "key “name”"
+	TargetName string
 }
 
 type auditData struct {
@@ -103,13 +104,22 @@ func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request, s *web.Sessio
 	if err != nil {
 		return err
 	}
+	// Ids become names a person recognises: users, and the account's
+	// keys (revoked ones too, which the log still mentions).
 	names := map[string]string{}
 	for _, u := range users {
 		names[u.ID] = u.Username
 	}
+	keys, _, err := p.store.APIKeys(r.Context(), s.Account.ID, identity.Page{Size: identity.MaxPageSize})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		names[k.ID] = "key “" + k.Name + "”"
+	}
 	rows := make([]auditRow, 0, len(entries))
 	for _, e := range entries {
-		rows = append(rows, auditRow{AuditEntry: e, ActorName: names[e.Actor]})
+		rows = append(rows, auditRow{AuditEntry: e, ActorName: names[e.Actor], TargetName: names[e.TargetID]})
 	}
 	pg := p.page(r, s, "Audit log", "/audit")
 	pg.Data = auditData{Entries: rows, Filter: f, Users: users, Truncated: truncated, Actions: auditActions}

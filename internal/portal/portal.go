@@ -183,6 +183,14 @@ func (p *Portal) routes() []route {
 		{"POST /sessions/tokens/revoke", member, p.revokeTokens},
 
 		{"GET /audit", admin, p.auditPage},
+
+		{"GET /settings/authorized-apps", member, p.authorizedAppsPage},
+		{"POST /settings/authorized-apps/{grant_id}/revoke", member, p.revokeAuthorization},
+		{"GET /settings/oauth-apps", admin, p.oauthAppsPage},
+		{"POST /settings/oauth-apps", admin, p.createOAuthApp},
+		{"GET /settings/oauth-apps/{app_id}", admin, p.oauthAppPage},
+		{"POST /settings/oauth-apps/{app_id}", admin, p.updateOAuthApp},
+		{"POST /settings/oauth-apps/{app_id}/delete", admin, p.deleteOAuthApp},
 	}
 }
 
@@ -204,6 +212,12 @@ func (p *Portal) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+web.StaticPrefix+"{name}", web.ServeAsset)
 }
 
+// clientRecorder is the server's ResponseWriter, which puts the account
+// and client address in the request's access-log line.
+type clientRecorder interface {
+	SetClient(accountID, clientIP string)
+}
+
 // maxForm bounds a form body.
 const maxForm = 64 << 10
 
@@ -216,6 +230,13 @@ func (p *Portal) pipeline(rt route) http.Handler {
 		if err != nil {
 			p.fail(w, r, nil, err)
 			return
+		}
+		if c, ok := w.(clientRecorder); ok {
+			acct := ""
+			if s != nil {
+				acct = s.Account.ID
+			}
+			c.SetClient(acct, p.web.ClientIP(r))
 		}
 		if s == nil && rt.access != public {
 			if r.Method == http.MethodGet {
@@ -295,7 +316,11 @@ func nav(s *web.Session, current string) []web.NavLink {
 	if s.Admin() {
 		links = append(links, web.NavLink{Href: "/users", Label: "Users"}, web.NavLink{Href: "/audit", Label: "Audit"})
 	}
-	links = append(links, web.NavLink{Href: "/sessions", Label: "Sessions"}, web.NavLink{Href: "/profile", Label: "Profile"})
+	if s.Admin() {
+		links = append(links, web.NavLink{Href: "/settings/oauth-apps", Label: "OAuth apps"})
+	}
+	links = append(links, web.NavLink{Href: "/settings/authorized-apps", Label: "Authorized apps"},
+		web.NavLink{Href: "/sessions", Label: "Sessions"}, web.NavLink{Href: "/profile", Label: "Profile"})
 	for i := range links {
 		links[i].Current = links[i].Href == current
 	}
@@ -372,6 +397,11 @@ var notices = map[string]string{
 	"password":      "Your password was changed. Your other sessions were signed out.",
 	"session-ended": "The session was signed out.",
 	"tokens":        "Every token issued to you before now was revoked.",
+
+	"authorization-revoked": "The application's access was revoked, with every token it held.",
+	"app-created":           "The application was registered.",
+	"app-saved":             "The application was saved.",
+	"app-deleted":           "The application was deleted, with every authorization and token it held.",
 }
 
 // notice returns the message of the request's done parameter.

@@ -362,3 +362,35 @@ func textOf(n *html.Node) string {
 	walk(n)
 	return strings.Join(strings.Fields(b.String()), " ")
 }
+
+// TestPasswordRules applies the shared password rules on every portal
+// path that sets a password, and shows why on the page.
+func TestPasswordRules(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signIn("alice", nil)
+	bob := e.users["bob"]
+	alert := func(r *resp) string {
+		return textOf(find(r.doc, func(n *html.Node) bool { return attr(n, "role") == "alert" }))
+	}
+	r := c.post(c.get("/users/"+bob.ID), "/users/"+bob.ID+"/password", url.Values{"password": {"password"}})
+	if r.status != http.StatusBadRequest || !strings.Contains(alert(r), "too common") {
+		t.Errorf("reset to a common password: %d %q", r.status, alert(r))
+	}
+	r = c.post(c.get("/users/"+bob.ID), "/users/"+bob.ID+"/password", url.Values{"password": {"BOB"}})
+	if r.status != http.StatusBadRequest {
+		t.Errorf("reset to a short password: %d", r.status)
+	}
+	r = c.post(c.get("/users"), "/users", url.Values{"username": {"carol.smith"}, "first_name": {"C"}, "last_name": {"S"}, "role": {"user"}, "password": {"Carol.Smith"}})
+	if r.status != http.StatusBadRequest || find(r.doc, func(n *html.Node) bool { return attr(n, "id") == "u-password" && attr(n, "aria-invalid") == "true" }) == nil {
+		t.Errorf("create with the username as password: %d", r.status)
+	}
+	r = c.post(c.get("/profile"), "/profile/password", url.Values{"current_password": {"alice-password"}, "new_password": {"password"}, "confirm_password": {"password"}})
+	if r.status != http.StatusBadRequest {
+		t.Errorf("own change to a common password: %d", r.status)
+	}
+	u, _ := e.store.User(t.Context(), e.acct.ID, bob.ID)
+	if !hasher.Verify(u.Credentials.Password, "bob-password") {
+		t.Error("a refused reset changed the password")
+	}
+}

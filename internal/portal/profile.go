@@ -37,7 +37,7 @@ func (p *Portal) renderProfile(w http.ResponseWriter, r *http.Request, s *web.Se
 func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request, s *web.Session) error {
 	current, next, confirm := r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), r.PostForm.Get("confirm_password")
 	errs := map[string]string{}
-	if msg := p.checkPassword(next); msg != "" {
+	if msg := p.checkPassword(next, s.User.Username, s.Account.Name); msg != "" {
 		errs["new_password"] = msg
 	} else if next != confirm {
 		errs["confirm_password"] = "The two new passwords differ."

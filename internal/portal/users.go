@@ -59,9 +59,10 @@ func (p *Portal) renderUsers(w http.ResponseWriter, r *http.Request, s *web.Sess
 }
 
 // checkPassword applies the password rules every face shares
-// (credential.CheckNewPassword): length, and not a common password.
-func (p *Portal) checkPassword(pw string) string {
-	if err := credential.CheckNewPassword(pw, p.cfg.PasswordMinLength); err != nil {
+// (credential.CheckNewPassword): length, not a common password, and not
+// one of context (the username, the account name).
+func (p *Portal) checkPassword(pw string, context ...string) string {
+	if err := credential.CheckNewPassword(pw, p.cfg.PasswordMinLength, context...); err != nil {
 		return err.Message + "."
 	}
 	return ""
@@ -85,7 +86,7 @@ func (p *Portal) createUser(w http.ResponseWriter, r *http.Request, s *web.Sessi
 	if form.Username == "" {
 		form.Errors["username"] = "A username is required to sign in."
 	}
-	if msg := p.checkPassword(password); msg != "" {
+	if msg := p.checkPassword(password, form.Username, s.Account.Name); msg != "" {
 		form.Errors["password"] = msg
 	}
 	u := &identity.User{
@@ -149,14 +150,20 @@ func (p *Portal) userPage(w http.ResponseWriter, r *http.Request, s *web.Session
 	if err != nil {
 		return err
 	}
+	return p.renderUser(w, r, s, u, http.StatusOK, "")
+}
+
+func (p *Portal) renderUser(w http.ResponseWriter, r *http.Request, s *web.Session, u *identity.User, status int, msg string) error {
 	title := strings.TrimSpace(u.FirstName + " " + u.LastName)
 	if title == "" {
 		title = u.Username
 	}
 	pg := p.page(r, s, title, "/users")
 	pg.Notice = notice(r)
+	pg.Error = msg
 	pg.Data = userData{User: u, Self: u.ID == s.User.ID}
-	return p.render(w, r, "user", pg)
+	p.tmpl.Render(w, r, status, "user", pg)
+	return nil
 }
 
 // errSelf keeps an admin from locking itself out.
@@ -218,12 +225,12 @@ func (p *Portal) setEnabled(w http.ResponseWriter, r *http.Request, s *web.Sessi
 // resetPassword sets a new password for another user.
 func (p *Portal) resetPassword(w http.ResponseWriter, r *http.Request, s *web.Session) error {
 	pw := r.PostForm.Get("password")
-	if msg := p.checkPassword(pw); msg != "" {
-		return identity.Invalid("password", "minLength", msg)
-	}
 	u, err := p.user(r, s)
 	if err != nil {
 		return err
+	}
+	if msg := p.checkPassword(pw, u.Username, s.Account.Name); msg != "" {
+		return p.renderUser(w, r, s, u, http.StatusBadRequest, "The password was not reset: "+msg)
 	}
 	creds, err := manage.HashCredentials(p.sealer, p.hasher, u.Username, pw)
 	if err != nil {

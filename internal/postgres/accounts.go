@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -15,15 +14,38 @@ import (
 const accountCols = `id, COALESCE(parent_id, ''), path, name, realm, timezone, language,
 	enabled, system, extra, tokens_valid_after, revision, created, modified`
 
-// scanAccount reads one row selected with accountCols. Tree is derived
-// from the stored path, which is the only place the hierarchy is kept.
-func scanAccount(row pgx.Row) (*identity.Account, error) {
+// accountColsA is accountCols of the table aliased a.
+const accountColsA = `a.id, COALESCE(a.parent_id, ''), a.path, a.name, a.realm, a.timezone, a.language,
+	a.enabled, a.system, a.extra, a.tokens_valid_after, a.revision, a.created, a.modified`
+
+// The account queries of hot or client-controlled paths; plans_test.go
+// checks that each is served by an index, with custom and generic plans
+// alike. The lookups by name and realm restate the condition of their
+// partial unique indexes (x is not empty), which a generic plan cannot infer from
+// a parameter.
+const (
+	qAccount     = `SELECT ` + accountCols + ` FROM accounts WHERE id = $1`
+	qChildren    = `SELECT ` + accountCols + ` FROM accounts WHERE parent_id = $1 AND id > $2 ORDER BY id LIMIT $3`
+	qDescendants = `SELECT ` + accountColsA + ` FROM account_tree t JOIN accounts a ON a.id = t.id
+		WHERE t.ancestor_id = $1 AND t.id > $2 ORDER BY t.id LIMIT $3`
+	// qChildrenCounted reads each child's subtree size, which the writes
+	// below it keep, so that a page costs the same whatever the subtrees.
+	qChildrenCounted = `SELECT ` + accountColsA + `, a.descendants
+		FROM accounts a WHERE a.parent_id = $1 AND a.id > $2 ORDER BY a.id LIMIT $3`
+	qAccountsByName = `SELECT ` + accountCols + ` FROM accounts WHERE name_norm = $1 AND name_norm <> '' ORDER BY id LIMIT $2`
+	qAccountByRealm = `SELECT ` + accountCols + ` FROM accounts WHERE realm_lower = $1 AND realm_lower <> ''`
+)
+
+// scanAccount reads one row selected with accountCols, followed by the
+// columns of more, when given. Tree is derived from the stored path.
+func scanAccount(row pgx.Row, more ...any) (*identity.Account, error) {
 	var a identity.Account
 	var path string
 	var extra []byte
 	var tva *time.Time
-	if err := row.Scan(&a.ID, &a.ParentID, &path, &a.Name, &a.Realm, &a.Timezone, &a.Language,
-		&a.Enabled, &a.System, &extra, &tva, &a.Revision, &a.Created, &a.Modified); err != nil {
+	dest := append([]any{&a.ID, &a.ParentID, &path, &a.Name, &a.Realm, &a.Timezone, &a.Language,
+		&a.Enabled, &a.System, &extra, &tva, &a.Revision, &a.Created, &a.Modified}, more...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	a.Tree = treeOf(path)
@@ -92,6 +114,26 @@ func insertAccount(ctx context.Context, tx pgx.Tx, a *identity.Account) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		a.ID, parent, pathOf(a.Tree, a.ID), a.Name, identity.NormalizeName(a.Name), a.Realm, strings.ToLower(a.Realm),
 		a.Timezone, a.Language, a.Enabled, a.System, extra, nullTime(a.TokensValidAfter), a.Revision, a.Created, a.Modified)
+	if err != nil || a.ParentID == "" {
+		return err
+	}
+	// The new account is below its parent and all the parent's ancestors.
+	_, err = tx.Exec(ctx, `INSERT INTO account_tree (ancestor_id, id)
+		SELECT ancestor_id, $1 FROM account_tree WHERE id = $2 UNION ALL SELECT $2, $1`, a.ID, a.ParentID)
+	if err != nil {
+		return err
+	}
+	return addDescendants(ctx, tx, a.ID, 1)
+}
+
+// addDescendants adds n to the descendants count of every ancestor of id.
+// The ancestors are updated root first, in one order for every writer, so
+// that two writers below the same account queue rather than deadlock.
+func addDescendants(ctx context.Context, tx pgx.Tx, id string, n int) error {
+	_, err := tx.Exec(ctx, `UPDATE accounts a SET descendants = a.descendants + $2
+		FROM (SELECT x.id FROM account_tree t JOIN accounts x ON x.id = t.ancestor_id
+			WHERE t.id = $1 ORDER BY length(x.path) FOR NO KEY UPDATE OF x) s
+		WHERE a.id = s.id`, id, n)
 	return err
 }
 
@@ -206,7 +248,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *identity.Account) (err error
 // Account returns the account with id.
 func (db *DB) Account(ctx context.Context, id string) (_ *identity.Account, err error) {
 	defer wrap(&err, "postgres: account %q", id)
-	return scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
+	return scanAccount(db.pool.QueryRow(ctx, qAccount, id))
 }
 
 // UpdateAccount applies fn to the account under a row lock. The event
@@ -273,6 +315,9 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
 		if children {
 			return identity.ErrHasChildren
 		}
+		if err := addDescendants(ctx, tx, id, -1); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, id); err != nil {
 			// The parent_id foreign key is the last word should a child
 			// appear anyway.
@@ -288,30 +333,22 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
 // Children lists the direct children of id; a missing account has none.
 func (db *DB) Children(ctx context.Context, id string, p identity.Page) (_ []*identity.Account, _ string, err error) {
 	defer wrap(&err, "postgres: children of %q", id)
-	return db.accountList(ctx, id, p, `parent_id = $3`, func(string) []any { return []any{id} })
+	return db.accountList(ctx, p, qChildren, id)
 }
 
-// Descendants lists every account below id by prefix match on path, which
-// the text_pattern_ops index serves; a missing account has none.
+// Descendants lists every account below id from account_tree, whose
+// primary key holds them in id order: a page reads the page, however large
+// the subtree. A missing account has none.
 func (db *DB) Descendants(ctx context.Context, id string, p identity.Page) (_ []*identity.Account, _ string, err error) {
 	defer wrap(&err, "postgres: descendants of %q", id)
-	return db.accountList(ctx, id, p, `path LIKE $3 AND id <> $4`, func(path string) []any { return []any{likePrefix(path), id} })
+	return db.accountList(ctx, p, qDescendants, id)
 }
 
-// accountList returns one page of the accounts matching where, below the
-// account id, whose path is looked up first. where uses $3 onwards, bound
-// to args(path).
-func (db *DB) accountList(ctx context.Context, id string, p identity.Page, where string, args func(path string) []any) ([]*identity.Account, string, error) {
-	var path string
-	if err := db.pool.QueryRow(ctx, `SELECT path FROM accounts WHERE id = $1`, id).Scan(&path); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, "", nil
-		}
-		return nil, "", err
-	}
+// accountList returns one page of query, which takes the id, the cursor
+// and the limit as $1, $2 and $3.
+func (db *DB) accountList(ctx context.Context, p identity.Page, query, id string) ([]*identity.Account, string, error) {
 	limit := p.Limit()
-	rows, err := db.pool.Query(ctx, `SELECT `+accountCols+` FROM accounts WHERE id > $1 AND `+where+` ORDER BY id LIMIT $2`,
-		append([]any{p.After, limit + 1}, args(path)...)...)
+	rows, err := db.pool.Query(ctx, query, id, p.After, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -320,5 +357,26 @@ func (db *DB) accountList(ctx context.Context, id string, p identity.Page, where
 		return nil, "", err
 	}
 	items, next := pageOf(items, limit, func(a *identity.Account) string { return a.ID })
+	return items, next, nil
+}
+
+// ChildrenCounted lists the children of id with their subtree sizes, read
+// with them and capped at limit.
+func (db *DB) ChildrenCounted(ctx context.Context, id string, p identity.Page, limit int) (_ []identity.ChildCount, _ string, err error) {
+	defer wrap(&err, "postgres: children of %q with counts", id)
+	size := p.Limit()
+	rows, err := db.pool.Query(ctx, qChildrenCounted, id, p.After, size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (identity.ChildCount, error) {
+		var n int
+		a, err := scanAccount(row, &n)
+		return identity.ChildCount{Account: a, Descendants: min(n, max(limit, 0))}, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	items, next := pageOf(items, size, func(c identity.ChildCount) string { return c.Account.ID })
 	return items, next, nil
 }

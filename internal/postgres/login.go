@@ -24,8 +24,7 @@ func (db *DB) AccountsByName(ctx context.Context, name string) (_ []*identity.Ac
 	if norm == "" {
 		return nil, nil
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+accountCols+` FROM accounts WHERE name_norm = $1 ORDER BY id LIMIT $2`,
-		norm, maxNameMatches)
+	rows, err := db.pool.Query(ctx, qAccountsByName, norm, maxNameMatches)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +39,7 @@ func (db *DB) AccountByRealm(ctx context.Context, realm string) (_ *identity.Acc
 	if realm == "" {
 		return nil, identity.ErrNotFound
 	}
-	return scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE realm_lower = $1`, realm))
+	return scanAccount(db.pool.QueryRow(ctx, qAccountByRealm, realm))
 }
 
 // CreatePasswordReset stores r in place of the user's earlier resets. The

@@ -92,7 +92,10 @@ func (db *DB) init(ctx context.Context) error {
 	h := fnv.New32a()
 	h.Write([]byte(schema))
 	db.lockKey = int32(h.Sum32())
-	return db.migrate(ctx)
+	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	return db.ensureAuditPartitions(ctx, db.clock())
 }
 
 // migrate applies, in name order, every embedded migration not yet recorded
@@ -234,6 +237,8 @@ func (db *DB) appendEvents(ctx context.Context, tx pgx.Tx, evs ...identity.Event
 	return err
 }
 
+const qEvents = `SELECT seq, kind, subject, cutoff, expires, created FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`
+
 // Events returns up to limit events with Seq > after, in Seq order. A limit
 // of 0 or less means DefaultPageSize.
 func (db *DB) Events(ctx context.Context, after int64, limit int) (_ []identity.Event, err error) {
@@ -241,8 +246,7 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) (_ []identity.
 	if limit <= 0 {
 		limit = identity.DefaultPageSize
 	}
-	rows, err := db.pool.Query(ctx, `SELECT seq, kind, subject, cutoff, expires, created
-		FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	rows, err := db.pool.Query(ctx, qEvents, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -395,10 +399,4 @@ func pageOf[T any](items []T, size int, id func(T) string) ([]T, string) {
 	}
 	items = items[:size]
 	return items, id(items[size-1])
-}
-
-// likePrefix returns a LIKE pattern matching strings that start with s.
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s) + "%"
 }

@@ -10,13 +10,15 @@ import (
 
 var _ identity.TokenRestrictionStore = (*DB)(nil)
 
+const qTokenRestrictions = `SELECT r.document FROM accounts a
+	LEFT JOIN token_restrictions r ON r.account_id = a.id WHERE a.id = $1`
+
 // TokenRestrictions returns the account's restrictions document, nil when
 // it has none.
 func (db *DB) TokenRestrictions(ctx context.Context, accountID string) (_ []byte, err error) {
 	defer wrap(&err, "postgres: token restrictions of %q", accountID)
 	var doc *string
-	err = db.pool.QueryRow(ctx, `SELECT r.document FROM accounts a
-		LEFT JOIN token_restrictions r ON r.account_id = a.id WHERE a.id = $1`, accountID).Scan(&doc)
+	err = db.pool.QueryRow(ctx, qTokenRestrictions, accountID).Scan(&doc)
 	if err != nil || doc == nil {
 		return nil, err
 	}

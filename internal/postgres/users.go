@@ -13,6 +13,19 @@ const userCols = `id, account_id, username, email, first_name, last_name, priv_l
 	require_password_update, presence_id, timezone, language, extra, password_hash, md5_lookup,
 	md5_hash, sha1_lookup, sha1_hash, tokens_valid_after, revision, created, modified`
 
+// The user queries of hot or client-controlled paths; plans_test.go checks
+// that each is served by an index, with custom and generic plans alike.
+// users_account_username_key is partial (username not empty): a generic plan
+// cannot know that $2 is not empty, so the queries by username restate the
+// condition, or PostgreSQL scans every user of the account.
+const (
+	qUser             = `SELECT ` + userCols + ` FROM users WHERE account_id = $1 AND id = $2`
+	qUserByUsername   = `SELECT ` + userCols + ` FROM users WHERE account_id = $1 AND username = $2 AND username <> ''`
+	qUserByMD5Lookup  = `SELECT ` + userCols + ` FROM users WHERE account_id = $1 AND md5_lookup = $2 ORDER BY id LIMIT 1`
+	qUserBySHA1Lookup = `SELECT ` + userCols + ` FROM users WHERE account_id = $1 AND sha1_lookup = $2 ORDER BY id LIMIT 1`
+	qUsers            = `SELECT ` + userCols + ` FROM users WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3`
+)
+
 func scanUser(row pgx.Row) (*identity.User, error) {
 	var u identity.User
 	var extra []byte
@@ -85,7 +98,7 @@ func (db *DB) CreateUser(ctx context.Context, u *identity.User) (err error) {
 // User returns the user id of account accountID.
 func (db *DB) User(ctx context.Context, accountID, id string) (_ *identity.User, err error) {
 	defer wrap(&err, "postgres: user %q in account %q", id, accountID)
-	return scanUser(db.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE account_id = $1 AND id = $2`, accountID, id))
+	return scanUser(db.pool.QueryRow(ctx, qUser, accountID, id))
 }
 
 // UserByUsername finds a user by username, compared in stored (lower-case)
@@ -96,7 +109,7 @@ func (db *DB) UserByUsername(ctx context.Context, accountID, username string) (_
 	if username == "" {
 		return nil, identity.ErrNotFound
 	}
-	return scanUser(db.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE account_id = $1 AND username = $2`, accountID, username))
+	return scanUser(db.pool.QueryRow(ctx, qUserByUsername, accountID, username))
 }
 
 // UserByCredentialLookup finds a user by md5 ("md5") or sha1 ("sha")
@@ -104,20 +117,19 @@ func (db *DB) UserByUsername(ctx context.Context, accountID, username string) (_
 // without such credentials cannot be found through them.
 func (db *DB) UserByCredentialLookup(ctx context.Context, accountID, method, lookup string) (_ *identity.User, err error) {
 	defer wrap(&err, "postgres: user by %s lookup in account %q", method, accountID)
-	var col string
+	var query string
 	switch method {
 	case "md5":
-		col = "md5_lookup"
+		query = qUserByMD5Lookup
 	case "sha":
-		col = "sha1_lookup"
+		query = qUserBySHA1Lookup
 	default:
 		return nil, identity.ErrNotFound
 	}
 	if lookup == "" {
 		return nil, identity.ErrNotFound
 	}
-	return scanUser(db.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE account_id = $1 AND `+col+` = $2
-		ORDER BY id LIMIT 1`, accountID, lookup))
+	return scanUser(db.pool.QueryRow(ctx, query, accountID, lookup))
 }
 
 // UpdateUser applies fn to the user under a row lock. The event carries a
@@ -188,7 +200,7 @@ func (db *DB) DeleteUser(ctx context.Context, accountID, id string) (err error) 
 func (db *DB) Users(ctx context.Context, accountID string, p identity.Page) (_ []*identity.User, _ string, err error) {
 	defer wrap(&err, "postgres: users of account %q", accountID)
 	limit := p.Limit()
-	rows, err := db.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+	rows, err := db.pool.Query(ctx, qUsers,
 		accountID, p.After, limit+1)
 	if err != nil {
 		return nil, "", err

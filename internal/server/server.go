@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -38,12 +39,17 @@ type Options struct {
 	JWKS func() []byte
 	// Mount registers the API's routes on the server's mux.
 	Mount func(*http.ServeMux)
+	// MetricsAddr is where /metrics and net/http/pprof are served, in
+	// plain HTTP, apart from the public port; "" serves neither.
+	MetricsAddr string
 }
 
 // Server serves the API.
 type Server struct {
 	http     *http.Server
 	ln       net.Listener
+	ops      *http.Server // the metrics listener; nil when there is none
+	opsLn    net.Listener
 	tls      bool
 	log      *slog.Logger
 	logOut   io.Writer
@@ -75,7 +81,6 @@ func New(opts Options) (*Server, error) {
 		}
 		writeStatus(w, http.StatusOK, "ready")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		body := opts.JWKS()
 		w.Header().Set("Content-Type", "application/json")
@@ -90,6 +95,18 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.ln = ln
+	if opts.MetricsAddr != "" {
+		if s.opsLn, err = net.Listen("tcp", opts.MetricsAddr); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s.ops = &http.Server{
+			Handler:           s.opsMux(),
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+	}
 	s.http = &http.Server{
 		Handler:           s.middleware(m, mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -103,11 +120,39 @@ func New(opts Options) (*Server, error) {
 		cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
 		if err != nil {
 			ln.Close()
+			if s.opsLn != nil {
+				s.opsLn.Close()
+			}
 			return nil, err
 		}
 		s.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: aeadSuites, Certificates: []tls.Certificate{cert}}
 	}
 	return s, nil
+}
+
+// opsMux serves the operator's endpoints: the Prometheus metrics and the
+// Go profiler. They stay off the public port because both tell an
+// attacker about the process (routes, load, memory, goroutine stacks) and
+// a profile costs CPU anyone could spend; pprof's handlers are mounted
+// here explicitly, never through http.DefaultServeMux.
+func (s *Server) opsMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// MetricsAddr is the address of the metrics listener, nil when there is
+// none.
+func (s *Server) MetricsAddr() net.Addr {
+	if s.opsLn == nil {
+		return nil
+	}
+	return s.opsLn.Addr()
 }
 
 // aeadSuites are the TLS 1.2 suites audian offers: forward-secret AEAD
@@ -134,6 +179,13 @@ func (s *Server) TLS() bool { return s.tls }
 
 // Serve serves until Shutdown; it returns nil after a clean stop.
 func (s *Server) Serve() error {
+	if s.ops != nil {
+		go func() {
+			if err := s.ops.Serve(s.opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("metrics listener stopped", "error", err.Error())
+			}
+		}()
+	}
 	var err error
 	if s.tls {
 		err = s.http.ServeTLS(s.ln, "", "")
@@ -150,7 +202,13 @@ func (s *Server) Serve() error {
 func (s *Server) Close() error { return s.ln.Close() }
 
 // Shutdown stops accepting requests and waits for those in flight.
-func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	var opsErr error
+	if s.ops != nil {
+		opsErr = s.ops.Shutdown(ctx)
+	}
+	return errors.Join(s.http.Shutdown(ctx), opsErr)
+}
 
 func writeStatus(w http.ResponseWriter, code int, status string) {
 	body := `{"status":"` + status + `"}` + "\n"
@@ -265,6 +323,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// SetClient records the account and client address of the request for
+// its access-log line, for handlers other than the API's (the portal),
+// which do not know crossbar's RequestInfo.
+func (w *statusWriter) SetClient(accountID, clientIP string) {
+	w.info.AccountID, w.info.ClientIP = accountID, clientIP
+}
 
 // Header values shared by every reply. Each slice has len == cap, so a
 // handler that appends to one gets a copy rather than changing them all.

@@ -14,15 +14,40 @@ import (
 const accountCols = `id, parent_id, path, name, realm, timezone, language, enabled, system, extra,
 	tokens_valid_after, revision, created, modified`
 
-// scanAccount reads one row of accountCols.
-func scanAccount(row scanner) (*identity.Account, error) {
+// accountColsA is accountCols of the table aliased a.
+const accountColsA = `a.id, a.parent_id, a.path, a.name, a.realm, a.timezone, a.language, a.enabled, a.system,
+	a.extra, a.tokens_valid_after, a.revision, a.created, a.modified`
+
+// The account queries of hot or client-controlled paths; plans_test.go
+// checks that each is served by an index. A partial index (WHERE x is not empty)
+// serves a query only when the query restates its condition, which is why
+// the lookups by name and realm say it again.
+const (
+	qAccount     = `SELECT ` + accountCols + ` FROM accounts WHERE id = ?`
+	qRealmTaken  = `SELECT 1 FROM accounts WHERE realm_lower = ? AND realm_lower <> '' AND id <> ?`
+	qNameTaken   = `SELECT 1 FROM accounts WHERE name_norm = ? AND name_norm <> '' AND id <> ?`
+	qChildren    = `SELECT ` + accountCols + ` FROM accounts WHERE parent_id = ? AND id > ? ORDER BY id LIMIT ?`
+	qDescendants = `SELECT ` + accountColsA + ` FROM account_tree t JOIN accounts a ON a.id = t.id
+		WHERE t.ancestor_id = ? AND t.id > ? ORDER BY t.id LIMIT ?`
+	// qChildrenCounted reads each child's subtree size, which the writes
+	// below it keep, so that a page costs the same whatever the subtrees.
+	qChildrenCounted = `SELECT ` + accountColsA + `, a.descendants
+		FROM accounts a WHERE a.parent_id = ? AND a.id > ? ORDER BY a.id LIMIT ?`
+	qAccountsByName = `SELECT ` + accountCols + ` FROM accounts WHERE name_norm = ? AND name_norm <> '' ORDER BY id LIMIT ?`
+	qAccountByRealm = `SELECT ` + accountCols + ` FROM accounts WHERE realm_lower = ? AND realm_lower <> ''`
+)
+
+// scanAccount reads one row of accountCols, followed by the columns of
+// more, when given.
+func scanAccount(row scanner, more ...any) (*identity.Account, error) {
 	var (
 		a                      identity.Account
 		path, extra            string
 		tva, created, modified int64
 	)
-	err := row.Scan(&a.ID, &a.ParentID, &path, &a.Name, &a.Realm, &a.Timezone, &a.Language, &a.Enabled, &a.System,
-		&extra, &tva, &a.Revision, &created, &modified)
+	dest := append([]any{&a.ID, &a.ParentID, &path, &a.Name, &a.Realm, &a.Timezone, &a.Language, &a.Enabled, &a.System,
+		&extra, &tva, &a.Revision, &created, &modified}, more...)
+	err := row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, identity.ErrNotFound
 	}
@@ -41,13 +66,6 @@ func scanAccount(row scanner) (*identity.Account, error) {
 func treeOf(path string) []string {
 	ids := strings.Split(strings.Trim(path, "/"), "/")
 	return ids[:len(ids)-1]
-}
-
-// descendantRange returns the bounds of the paths strictly below path: they
-// all start with path, which ends in '/', and so sort after it and before
-// the same string with that '/' replaced by the next byte, '0'.
-func descendantRange(path string) (lo, hi string) {
-	return path, path[:len(path)-1] + "0"
 }
 
 // CreateAccount stores a new account. Its Tree is recomputed from the
@@ -92,6 +110,18 @@ func (db *DB) createAccount(ctx context.Context, tx *sql.Tx, a *identity.Account
 	if err != nil {
 		return err
 	}
+	if a.ParentID != "" {
+		// The new account is below its parent and all the parent's
+		// ancestors.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO account_tree (ancestor_id, id)
+			SELECT ancestor_id, ?1 FROM account_tree WHERE id = ?2 UNION ALL SELECT ?2, ?1`, a.ID, a.ParentID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET descendants = descendants + 1
+			WHERE id IN (SELECT ancestor_id FROM account_tree WHERE id = ?)`, a.ID); err != nil {
+			return err
+		}
+	}
 	if err := appendEvent(ctx, tx, now, identity.EventAccount, a.ID, time.Time{}, time.Time{}); err != nil {
 		return err
 	}
@@ -107,7 +137,7 @@ func (db *DB) createAccount(ctx context.Context, tx *sql.Tx, a *identity.Account
 // as the guarantee.
 func checkAccountUnique(ctx context.Context, tx *sql.Tx, a *identity.Account) error {
 	if realm := strings.ToLower(a.Realm); realm != "" {
-		taken, err := exists(ctx, tx, `SELECT 1 FROM accounts WHERE realm_lower = ? AND id <> ?`, realm, a.ID)
+		taken, err := exists(ctx, tx, qRealmTaken, realm, a.ID)
 		if err != nil {
 			return err
 		}
@@ -116,7 +146,7 @@ func checkAccountUnique(ctx context.Context, tx *sql.Tx, a *identity.Account) er
 		}
 	}
 	if name := identity.NormalizeName(a.Name); name != "" {
-		taken, err := exists(ctx, tx, `SELECT 1 FROM accounts WHERE name_norm = ? AND id <> ?`, name, a.ID)
+		taken, err := exists(ctx, tx, qNameTaken, name, a.ID)
 		if err != nil {
 			return err
 		}
@@ -130,7 +160,7 @@ func checkAccountUnique(ctx context.Context, tx *sql.Tx, a *identity.Account) er
 // Account returns the account id.
 func (db *DB) Account(ctx context.Context, id string) (_ *identity.Account, err error) {
 	defer wrap(&err, "sqlite.Account")
-	return scanAccount(db.read.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+	return scanAccount(db.queryRow(ctx, qAccount, id))
 }
 
 // UpdateAccount applies fn to the account inside a write transaction. The
@@ -220,6 +250,10 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET descendants = descendants - 1
+			WHERE id IN (SELECT ancestor_id FROM account_tree WHERE id = ?)`, id); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, id); err != nil {
 			return err
 		}
@@ -239,31 +273,21 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
 func (db *DB) Children(ctx context.Context, id string, p identity.Page) (_ []*identity.Account, _ string, err error) {
 	defer wrap(&err, "sqlite.Children")
 	after, limit := pageArgs(p)
-	return db.accounts(ctx, p, `SELECT `+accountCols+` FROM accounts WHERE parent_id = ? AND id > ? ORDER BY id LIMIT ?`,
-		id, after, limit)
+	return db.accounts(ctx, p, qChildren, id, after, limit)
 }
 
-// Descendants lists every account below id by a range of paths, without
-// walking the tree.
+// Descendants lists every account below id from account_tree, whose
+// primary key holds them in id order: a page reads the page, however large
+// the subtree.
 func (db *DB) Descendants(ctx context.Context, id string, p identity.Page) (_ []*identity.Account, _ string, err error) {
 	defer wrap(&err, "sqlite.Descendants")
-	var path string
-	err = db.read.QueryRowContext(ctx, `SELECT path FROM accounts WHERE id = ?`, id).Scan(&path)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	lo, hi := descendantRange(path)
 	after, limit := pageArgs(p)
-	return db.accounts(ctx, p, `SELECT `+accountCols+` FROM accounts WHERE path > ? AND path < ? AND id > ? ORDER BY id LIMIT ?`,
-		lo, hi, after, limit)
+	return db.accounts(ctx, p, qDescendants, id, after, limit)
 }
 
 // accounts runs a list query fetched with pageArgs and cuts it to the page.
 func (db *DB) accounts(ctx context.Context, p identity.Page, query string, args ...any) ([]*identity.Account, string, error) {
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -280,5 +304,31 @@ func (db *DB) accounts(ctx context.Context, p identity.Page, query string, args 
 		return nil, "", err
 	}
 	items, next := cut(items, p, func(a *identity.Account) string { return a.ID })
+	return items, next, nil
+}
+
+// ChildrenCounted lists the children of id with their subtree sizes, read
+// with them and capped at limit.
+func (db *DB) ChildrenCounted(ctx context.Context, id string, p identity.Page, limit int) (_ []identity.ChildCount, _ string, err error) {
+	defer wrap(&err, "sqlite.ChildrenCounted")
+	after, n := pageArgs(p)
+	rows, err := db.query(ctx, qChildrenCounted, id, after, n)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var items []identity.ChildCount
+	for rows.Next() {
+		var count int
+		a, err := scanAccount(rows, &count)
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, identity.ChildCount{Account: a, Descendants: min(count, max(limit, 0))})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	items, next := cut(items, p, func(c identity.ChildCount) string { return c.Account.ID })
 	return items, next, nil
 }

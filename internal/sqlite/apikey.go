@@ -13,6 +13,16 @@ import (
 const apiKeyCols = `id, account_id, kind, name, prefix, hash, sealed, scopes, allowed_cidrs, created_by, created,
 	expires_at, revoked_at, last_used_at, last_used_ip, revision`
 
+// The key queries of hot paths; plans_test.go checks that each is served
+// by an index. qAccountKey spells kind out, as the partial index
+// api_keys_live_account_key does, so that the index can serve it.
+const (
+	qAPIKeyByHash = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE hash = ?`
+	qAPIKey       = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE account_id = ? AND id = ?`
+	qAccountKey   = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE account_id = ? AND kind = 'account' AND revoked_at = 0`
+	qAPIKeys      = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?`
+)
+
 // scanAPIKey reads one row of apiKeyCols.
 func scanAPIKey(row scanner) (*identity.APIKey, error) {
 	var (
@@ -87,22 +97,20 @@ func (db *DB) createAPIKey(ctx context.Context, tx *sql.Tx, k *identity.APIKey) 
 // that the caller can tell a revoked key from an unknown one.
 func (db *DB) APIKeyByHash(ctx context.Context, hash []byte) (_ *identity.APIKey, err error) {
 	defer wrap(&err, "sqlite.APIKeyByHash")
-	return scanAPIKey(db.read.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = ?`, hash))
+	return scanAPIKey(db.queryRow(ctx, qAPIKeyByHash, hash))
 }
 
 // APIKey returns the key id of accountID.
 func (db *DB) APIKey(ctx context.Context, accountID, id string) (_ *identity.APIKey, err error) {
 	defer wrap(&err, "sqlite.APIKey")
-	return scanAPIKey(db.read.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE account_id = ? AND id = ?`,
-		accountID, id))
+	return scanAPIKey(db.queryRow(ctx, qAPIKey, accountID, id))
 }
 
 // AccountKey returns the account's unrevoked account key; a unique index
 // guarantees there is at most one.
 func (db *DB) AccountKey(ctx context.Context, accountID string) (_ *identity.APIKey, err error) {
 	defer wrap(&err, "sqlite.AccountKey")
-	return scanAPIKey(db.read.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys
-		WHERE account_id = ? AND kind = ? AND revoked_at = 0`, accountID, identity.KeyKindAccount))
+	return scanAPIKey(db.queryRow(ctx, qAccountKey, accountID))
 }
 
 // ReplaceAccountKey revokes the live account key, if any, as of now and
@@ -142,8 +150,7 @@ func (db *DB) ReplaceAccountKey(ctx context.Context, k *identity.APIKey) (err er
 func (db *DB) APIKeys(ctx context.Context, accountID string, p identity.Page) (_ []*identity.APIKey, _ string, err error) {
 	defer wrap(&err, "sqlite.APIKeys")
 	after, limit := pageArgs(p)
-	rows, err := db.read.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?`,
-		accountID, after, limit)
+	rows, err := db.query(ctx, qAPIKeys, accountID, after, limit)
 	if err != nil {
 		return nil, "", err
 	}

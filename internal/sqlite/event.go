@@ -134,6 +134,8 @@ func (db *DB) RevokeToken(ctx context.Context, jti string, expires time.Time) (e
 	})
 }
 
+const qEvents = `SELECT seq, kind, subject, cutoff, expires, created FROM events WHERE seq > ? ORDER BY seq LIMIT ?`
+
 // Events returns up to limit events after the sequence number after, in
 // order; a limit of zero or less means identity.DefaultPageSize.
 func (db *DB) Events(ctx context.Context, after int64, limit int) (_ []identity.Event, err error) {
@@ -141,8 +143,7 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) (_ []identity.
 	if limit <= 0 {
 		limit = identity.DefaultPageSize
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, kind, subject, cutoff, expires, created FROM events
-		WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	rows, err := db.query(ctx, qEvents, after, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,9 @@ import (
 // RememberLoginAddress records a successful login for key.
 func (db *DB) RememberLoginAddress(ctx context.Context, key string) (err error) {
 	defer wrap(&err, "sqlite.RememberLoginAddress")
-	return inTx(ctx, db.write, func(tx *sql.Tx) error {
+	// Every successful login writes this marker: group commit lets
+	// concurrent logins share the transaction and its fsync.
+	return db.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO login_addresses (key, seen) VALUES (?, ?)
 			ON CONFLICT (key) DO UPDATE SET seen = MAX(login_addresses.seen, excluded.seen)`, key, ms(db.clock()))
 		return err

@@ -24,8 +24,7 @@ func (db *DB) AccountsByName(ctx context.Context, name string) (_ []*identity.Ac
 	if norm == "" {
 		return nil, nil
 	}
-	items, _, err := db.accounts(ctx, identity.Page{Size: maxNameMatches},
-		`SELECT `+accountCols+` FROM accounts WHERE name_norm = ? ORDER BY id LIMIT ?`, norm, maxNameMatches+1)
+	items, _, err := db.accounts(ctx, identity.Page{Size: maxNameMatches}, qAccountsByName, norm, maxNameMatches+1)
 	return items, err
 }
 
@@ -37,7 +36,7 @@ func (db *DB) AccountByRealm(ctx context.Context, realm string) (_ *identity.Acc
 	if realm == "" {
 		return nil, identity.ErrNotFound
 	}
-	return scanAccount(db.read.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE realm_lower = ?`, realm))
+	return scanAccount(db.queryRow(ctx, qAccountByRealm, realm))
 }
 
 // CreatePasswordReset stores r in place of the user's earlier resets.

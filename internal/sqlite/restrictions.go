@@ -11,13 +11,15 @@ import (
 
 var _ identity.TokenRestrictionStore = (*DB)(nil)
 
+const qTokenRestrictions = `SELECT r.document FROM accounts a
+	LEFT JOIN token_restrictions r ON r.account_id = a.id WHERE a.id = ?`
+
 // TokenRestrictions returns the account's restrictions document, nil when
 // it has none.
 func (db *DB) TokenRestrictions(ctx context.Context, accountID string) (_ []byte, err error) {
 	defer wrap(&err, "sqlite.TokenRestrictions")
 	var doc sql.NullString
-	err = db.read.QueryRowContext(ctx, `SELECT r.document FROM accounts a
-		LEFT JOIN token_restrictions r ON r.account_id = a.id WHERE a.id = ?`, accountID).Scan(&doc)
+	err = db.queryRow(ctx, qTokenRestrictions, accountID).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, identity.ErrNotFound
 	}

@@ -24,6 +24,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -36,9 +38,17 @@ var _ identity.Store = (*DB)(nil)
 
 // DB is an identity.Store backed by one SQLite database file.
 type DB struct {
-	write *sql.DB // one connection; every write transaction is BEGIN IMMEDIATE
-	read  *sql.DB // query-only connections
-	now   func() time.Time
+	write *sql.DB    // one connection; every write transaction is BEGIN IMMEDIATE
+	read  *sql.DB    // query-only connections
+	stmts *stmtCache // prepared statements of read
+
+	// The group commit of small writes (groupcommit.go); groupQueue is
+	// nil once the store is closed.
+	groupMu      sync.RWMutex
+	groupQueue   chan groupWrite
+	groupStopped chan struct{}
+	groupCommits atomic.Int64 // group commits so far, for tests
+	now          func() time.Time
 }
 
 // Option configures Open.
@@ -90,6 +100,7 @@ func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 		db.write.Close()
 		return nil, err
 	}
+	db.stmts = newStmtCache(db.read)
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
@@ -97,11 +108,16 @@ func Open(ctx context.Context, path string, opts ...Option) (_ *DB, err error) {
 		db.Close()
 		return nil, err
 	}
+	db.startGroupCommitter()
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopGroupCommitter()
+	if db.stmts != nil {
+		db.stmts.close()
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

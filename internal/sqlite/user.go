@@ -14,6 +14,20 @@ const userCols = `id, account_id, username, email, first_name, last_name, priv_l
 	require_password_update, presence_id, timezone, language, extra, password, md5_lookup, md5_hash,
 	sha1_lookup, sha1_hash, tokens_valid_after, revision, created, modified`
 
+// The user queries of hot or client-controlled paths; plans_test.go checks
+// that each is served by an index. users_username is partial (username <>
+// empty), so the queries by username restate that condition: without it
+// SQLite cannot use the index and reads every user of the account, for
+// known and unknown usernames alike.
+const (
+	qUser             = `SELECT ` + userCols + ` FROM users WHERE account_id = ? AND id = ?`
+	qUserByUsername   = `SELECT ` + userCols + ` FROM users WHERE account_id = ? AND username = ? AND username <> ''`
+	qUsernameTaken    = `SELECT 1 FROM users WHERE account_id = ? AND username = ? AND username <> '' AND id <> ?`
+	qUserByMD5Lookup  = `SELECT ` + userCols + ` FROM users WHERE account_id = ? AND md5_lookup = ? LIMIT 1`
+	qUserBySHA1Lookup = `SELECT ` + userCols + ` FROM users WHERE account_id = ? AND sha1_lookup = ? LIMIT 1`
+	qUsers            = `SELECT ` + userCols + ` FROM users WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?`
+)
+
 // scanUser reads one row of userCols.
 func scanUser(row scanner) (*identity.User, error) {
 	var (
@@ -91,8 +105,7 @@ func checkUsernameUnique(ctx context.Context, tx *sql.Tx, u *identity.User) erro
 	if u.Username == "" {
 		return nil
 	}
-	taken, err := exists(ctx, tx, `SELECT 1 FROM users WHERE account_id = ? AND username = ? AND id <> ?`,
-		u.AccountID, u.Username, u.ID)
+	taken, err := exists(ctx, tx, qUsernameTaken, u.AccountID, u.Username, u.ID)
 	if err != nil {
 		return err
 	}
@@ -105,7 +118,7 @@ func checkUsernameUnique(ctx context.Context, tx *sql.Tx, u *identity.User) erro
 // User returns the user id of accountID.
 func (db *DB) User(ctx context.Context, accountID, id string) (_ *identity.User, err error) {
 	defer wrap(&err, "sqlite.User")
-	return scanUser(db.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE account_id = ? AND id = ?`, accountID, id))
+	return scanUser(db.queryRow(ctx, qUser, accountID, id))
 }
 
 // UserByUsername returns the user of accountID with username, compared in
@@ -116,8 +129,7 @@ func (db *DB) UserByUsername(ctx context.Context, accountID, username string) (_
 	if username == "" {
 		return nil, identity.ErrNotFound
 	}
-	return scanUser(db.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE account_id = ? AND username = ?`,
-		accountID, username))
+	return scanUser(db.queryRow(ctx, qUserByUsername, accountID, username))
 }
 
 // UserByCredentialLookup finds a user by its md5 ("md5") or sha1 ("sha")
@@ -128,16 +140,16 @@ func (db *DB) UserByCredentialLookup(ctx context.Context, accountID, method, loo
 	var query string
 	switch method {
 	case "md5":
-		query = `SELECT ` + userCols + ` FROM users WHERE account_id = ? AND md5_lookup = ? LIMIT 1`
+		query = qUserByMD5Lookup
 	case "sha":
-		query = `SELECT ` + userCols + ` FROM users WHERE account_id = ? AND sha1_lookup = ? LIMIT 1`
+		query = qUserBySHA1Lookup
 	default:
 		return nil, identity.Errorf(identity.EInvalid, "unknown credential method %q", method)
 	}
 	if lookup == "" {
 		return nil, identity.ErrNotFound
 	}
-	return scanUser(db.read.QueryRowContext(ctx, query, accountID, lookup))
+	return scanUser(db.queryRow(ctx, query, accountID, lookup))
 }
 
 // UpdateUser applies fn to the user inside a write transaction. ID,
@@ -216,8 +228,7 @@ func (db *DB) DeleteUser(ctx context.Context, accountID, id string) (err error) 
 func (db *DB) Users(ctx context.Context, accountID string, p identity.Page) (_ []*identity.User, _ string, err error) {
 	defer wrap(&err, "sqlite.Users")
 	after, limit := pageArgs(p)
-	rows, err := db.read.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?`,
-		accountID, after, limit)
+	rows, err := db.query(ctx, qUsers, accountID, after, limit)
 	if err != nil {
 		return nil, "", err
 	}

@@ -70,6 +70,7 @@ func TestStore(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"KeyUse", keyUseTests},
 		{"OAuth", oauthTests},
 		{"WebSession", webSessionTests},
+		{"Tree", treeTests},
 		{"Monster", monsterTests},
 		{"LoginAddress", loginAddressTests},
 	}

@@ -1,9 +1,11 @@
-package crossbar
+package identity_test
 
 import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/audian/audian/internal/identity"
 )
 
 func TestValidRedirectURI(t *testing.T) {
@@ -25,8 +27,8 @@ func TestValidRedirectURI(t *testing.T) {
 		{"https://" + strings.Repeat("a", 600) + ".com/", false},
 	}
 	for _, tt := range tests {
-		if got := validRedirectURI(tt.uri); got != tt.want {
-			t.Errorf("validRedirectURI(%q) = %v, want %v", tt.uri, got, tt.want)
+		if got := identity.ValidRedirectURI(tt.uri); got != tt.want {
+			t.Errorf("identity.ValidRedirectURI(%q) = %v, want %v", tt.uri, got, tt.want)
 		}
 	}
 }
@@ -38,7 +40,7 @@ func FuzzRedirectURI(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if !validRedirectURI(s) {
+		if !identity.ValidRedirectURI(s) {
 			return
 		}
 		u, err := url.Parse(s)
