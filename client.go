@@ -49,6 +49,8 @@ type Client struct {
 	Audit    *AuditService
 	// Restrictions holds token restrictions and rate limits.
 	Restrictions *RestrictionsService
+	// OAuth manages OAuth applications and users' grants.
+	OAuth *OAuthService
 }
 
 // Option configures a Client.
@@ -151,6 +153,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	c.Tokens = &TokensService{c}
 	c.Audit = &AuditService{c}
 	c.Restrictions = &RestrictionsService{c}
+	c.OAuth = &OAuthService{c}
 	return c, nil
 }
 

@@ -36,6 +36,10 @@ var wireTypes = map[string]func() any{
 	"users":                      func() any { return new([]audian.User) },
 	"users_filtered":             func() any { return new([]audian.User) },
 	"token_restrictions":         func() any { return new(audian.TokenRestrictions) },
+	"oauth_app_created":          func() any { return new(audian.OAuthApp) },
+	"oauth_app_patched":          func() any { return new(audian.OAuthApp) },
+	"oauth_apps":                 func() any { return new([]audian.OAuthApp) },
+	"oauth_grants":               func() any { return new([]audian.OAuthGrant) },
 	"token_restrictions_set":     func() any { return new(audian.TokenRestrictions) },
 	"token_restrictions_deleted": func() any { return new(audian.TokenRestrictions) },
 }

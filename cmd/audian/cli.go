@@ -231,6 +231,18 @@ func (c *cli) client() (*audian.Client, *profile, error) {
 	case key != "":
 		opts = append(opts, audian.WithAPIKey(key))
 	case p.Token != "":
+		if p.RefreshToken != "" && expiresWithin(p.Token, time.Minute) {
+			// A device login: renew the access token with the refresh
+			// token (rotated by the server) and save both.
+			tok, err := refreshOAuth(c.ctx, httpClient(ca), strings.TrimSuffix(url, "/"), p.ClientID, p.RefreshToken)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w (run audian login --device again)", err)
+			}
+			p.Token, p.RefreshToken = tok.AccessToken, firstOf(tok.RefreshToken, p.RefreshToken)
+			if err := c.cfg.save(c.cfgPath); err != nil {
+				return nil, nil, err
+			}
+		}
 		opts = append(opts, audian.WithToken(p.Token))
 		c.tokenOnly = true
 	default:
@@ -258,6 +270,9 @@ func (c *cli) login(args []string) error {
 	account := fs.String("account", "", "the account name, to log in with a username and password")
 	username := fs.String("username", "", "the username, to log in with a password")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input instead of the terminal")
+	device := fs.Bool("device", false, "log in through the browser with the OAuth device grant (needs --client-id)")
+	clientID := fs.String("client-id", "", "the OAuth client id of a public application with the device grant (default $AUDIAN_CLIENT_ID)")
+	scope := fs.String("scope", "", "the OAuth scopes to ask for, space-separated (default: the application's)")
 	if _, err := parse(fs, args, 0, "[flags]"); err != nil {
 		return err
 	}
@@ -284,6 +299,17 @@ func (c *cli) login(args []string) error {
 	}
 	in := bufio.NewReader(c.stdin)
 	switch {
+	case *device:
+		np.ClientID = firstOf(*clientID, c.getenv("AUDIAN_CLIENT_ID"))
+		if np.ClientID == "" {
+			return errors.New("login: --device needs --client-id (a public OAuth application with the device grant)")
+		}
+		tok, err := deviceLogin(c.ctx, httpClient([]byte(np.CACert)), strings.TrimSuffix(np.URL, "/"), np.ClientID, *scope, c.stderr)
+		if err != nil {
+			return err
+		}
+		np.Token, np.RefreshToken = tok.AccessToken, tok.RefreshToken
+		opts = append(opts, audian.WithToken(tok.AccessToken))
 	case *username != "" || *account != "":
 		if *username == "" || *account == "" {
 			return errors.New("login: a password login needs both --account and --username")
@@ -306,12 +332,17 @@ func (c *cli) login(args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := cl.Login(c.ctx)
+	var s *audian.Session
+	if *device {
+		s, err = cl.Tokens.Info(c.ctx)
+	} else {
+		s, err = cl.Login(c.ctx)
+	}
 	if err != nil {
 		return err
 	}
 	np.AccountID = s.AccountID
-	if np.APIKey == "" {
+	if np.APIKey == "" && !*device {
 		// A password is never stored: the token serves until it expires.
 		if np.Token, err = cl.Token(c.ctx); err != nil {
 			return err
@@ -327,8 +358,11 @@ func (c *cli) login(args []string) error {
 			"account_name": s.AccountName, "owner_id": s.OwnerID})
 	}
 	who := "with an API key"
-	if np.Username != "" {
+	switch {
+	case np.Username != "":
 		who = "as " + np.Username
+	case *device:
+		who = "through the browser"
 	}
 	fmt.Fprintf(c.stdout, "Logged in to %s %s: account %s (%s). Profile %q saved in %s\n",
 		np.URL, who, s.AccountName, s.AccountID, name, c.cfgPath)

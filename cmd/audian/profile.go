@@ -30,6 +30,10 @@ type profile struct {
 	AccountName string `json:"account_name,omitempty"`
 	Username    string `json:"username,omitempty"`
 	AccountID   string `json:"account_id,omitempty"`
+	// ClientID and RefreshToken come from a device login (OAuth): the
+	// refresh token renews Token before it expires.
+	ClientID     string `json:"client_id,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // configPath is AUDIAN_CLI_CONFIG, else the user's config directory.
