@@ -179,6 +179,9 @@ func TestMonsterUISequence(t *testing.T) {
 		if alerts, ok := got["GET "+acct+"/alerts"].body["data"].([]any); !ok || len(alerts) != 0 {
 			t.Errorf("alerts of a new account = %v, want []", got["GET "+acct+"/alerts"].body["data"])
 		}
+		if !bytes.Contains(got["GET "+acct+"/ledgers/total"].raw, []byte(`"data":{"amount":0.0}`)) {
+			t.Errorf("ledgers/total = %s, want Kazoo's float amount 0.0", got["GET "+acct+"/ledgers/total"].raw)
+		}
 		if amount, ok := got["GET "+acct+"/ledgers/total"].data()["amount"].(float64); !ok || amount != 0 {
 			t.Errorf("ledgers/total = %v, want amount 0", got["GET "+acct+"/ledgers/total"].data())
 		}

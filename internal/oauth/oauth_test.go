@@ -36,7 +36,7 @@ const redirectURI = "https://client.example/cb"
 // fixture is a provider behind TLS with a stand-in for the portal's
 // sign-in, which signs in as user whoever asks.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	store   *sqlite.DB
 	tokens  *token.Service
@@ -47,7 +47,7 @@ type fixture struct {
 	seq     int64
 }
 
-func newFixture(t *testing.T, tcfg ...token.Config) *fixture {
+func newFixture(t testing.TB, tcfg ...token.Config) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
@@ -155,7 +155,7 @@ type form struct {
 }
 
 // forms parses the forms of a page.
-func forms(t *testing.T, body string) []form {
+func forms(t testing.TB, body string) []form {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(body))
 	if err != nil {
@@ -545,5 +545,22 @@ func TestIDTokenAlgorithms(t *testing.T) {
 				t.Errorf("ID token signed with %s: %v", alg, err)
 			}
 		})
+	}
+}
+
+// TestEndSession: the end-session endpoint sends the browser back to a
+// registered redirect URI, and nowhere else.
+func TestEndSession(t *testing.T) {
+	f := newFixture(t)
+	app, _ := f.app(identity.ClientConfidential, []string{identity.GrantAuthorizationCode}, []string{"openid"})
+	for _, tc := range []struct {
+		to   string
+		want bool
+	}{{redirectURI, true}, {"https://evil.example/cb", false}} {
+		res, _ := f.get(f.srv.URL + "/oauth/end_session?client_id=" + app.ID + "&post_logout_redirect_uri=" + url.QueryEscape(tc.to))
+		loc := res.Header.Get("Location")
+		if got := strings.HasPrefix(loc, tc.to); got != tc.want {
+			t.Errorf("end_session to %s: %d to %q", tc.to, res.StatusCode, loc)
+		}
 	}
 }
