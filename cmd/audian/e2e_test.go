@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -357,15 +358,26 @@ func TestProtocolErrors(t *testing.T) {
 	}
 }
 
-// TestPlainHTTPRefused: the TLS port does not serve plain HTTP.
+// TestPlainHTTPRefused: the TLS port does not serve plain HTTP. The test
+// proves it is talking to a TLS server first, then that a plain request,
+// even to a route that needs no credentials, gets nothing but the TLS
+// server's refusal.
 func TestPlainHTTPRefused(t *testing.T) {
 	n := startNode(t, t.TempDir(), "", &secrets{})
-	plain := strings.Replace(n.url, "https://", "http://", 1)
-	res, err := http.Get(plain + "/v2/accounts/" + n.m.Bootstrapped.AccountID)
-	if err == nil {
-		defer res.Body.Close()
-		if res.StatusCode < 400 {
-			t.Fatalf("plain HTTP answered %d", res.StatusCode)
-		}
+	if !strings.HasPrefix(n.url, "https://") || !n.m.Server.TLS() {
+		t.Fatalf("the default server does not speak TLS: %s", n.url)
+	}
+	if r := n.do("GET", "/healthz", "", nil); r.status != http.StatusOK {
+		t.Fatalf("GET /healthz over TLS: %d", r.status)
+	}
+	plain := "http://" + n.m.Server.Addr().String()
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Get(plain + "/healthz")
+	if err != nil {
+		return // the connection was refused or closed: nothing served
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTPS") {
+		t.Fatalf("plain HTTP got %d %q, want only the TLS server's 400 refusal", res.StatusCode, body)
 	}
 }

@@ -592,3 +592,40 @@ func TestFirstStartCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestAccountHeaderMismatch: a token presented with an X-Auth-Account-Id
+// naming another account is refused (Kazoo's check), and with its own
+// account accepted.
+func TestAccountHeaderMismatch(t *testing.T) {
+	n := startNode(t, t.TempDir(), "", &secrets{})
+	root := n.m.Bootstrapped.AccountID
+	tok := n.login(n.m.Bootstrapped.APIKey.Reveal())
+	child := n.do("PUT", "/v2/accounts", tok, map[string]any{"data": map[string]any{"name": "Child"}}).data()["id"].(string)
+	path := "/v2/accounts/" + root
+	if r := n.do("GET", path, tok, nil, "X-Auth-Account-Id", root); r.status != http.StatusOK {
+		t.Fatalf("own account in the header: %d %s", r.status, r.raw)
+	}
+	for _, other := range []string{child, strings.Repeat("a", 32), "x"} {
+		expectError(t, n.do("GET", path, tok, nil, "X-Auth-Account-Id", other), http.StatusUnauthorized, "unauthorized")
+	}
+}
+
+// TestDisabledAccountRefusesTokens: a token of a disabled account is
+// refused even when it was issued after the account was disabled (so
+// that the revocation cutoff of the disable does not hide a missing
+// check), and the account's API key no longer logs in.
+func TestDisabledAccountRefusesTokens(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, n *node) {
+		sys := n.login(n.m.Bootstrapped.APIKey.Reveal())
+		r := n.do("PUT", "/v2/accounts", sys, map[string]any{"data": map[string]any{"name": "Dormant"}})
+		mustStatus(t, "create", r, http.StatusCreated)
+		acct := r.data()["id"].(string)
+		key := n.do("GET", "/v2/accounts/"+acct+"/api_key", sys, nil).data()["api_key"].(string)
+		mustStatus(t, "the key works while enabled", n.apiAuth(key), http.StatusCreated)
+		mustStatus(t, "disable", n.do("PATCH", "/v2/accounts/"+acct, sys, map[string]any{"data": map[string]any{"enabled": false}}), http.StatusOK)
+		n.clock.Advance(2 * time.Second) // past the disable's revocation cutoff
+		fresh := n.mint(t, adminClaims(acct))
+		expectError(t, n.do("GET", "/v2/accounts/"+acct, fresh, nil), http.StatusUnauthorized, "unauthorized")
+		expectError(t, n.apiAuth(key), http.StatusUnauthorized, "unauthorized")
+	})
+}

@@ -512,3 +512,49 @@ func lastCommon(t *testing.T) string {
 	}
 	return last
 }
+
+// allocated returns the bytes allocated while f runs.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestBurnSpendsAHash: Burn evaluates argon2id with the hasher's own
+// parameters, as Verify does, so that a login for an unknown user costs
+// what a wrong password costs. Memory, not time, tells: argon2id allocates
+// its whole memory parameter on every evaluation.
+func TestBurnSpendsAHash(t *testing.T) {
+	h := PasswordHasher{Memory: 8 * 1024, Time: 1, Threads: 1}
+	phc, err := h.Hash("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const floor = 8 * 1024 * 1024 // the memory parameter, in bytes
+	if got := allocated(func() { h.Verify(phc, "wrong horse") }); got < floor {
+		t.Fatalf("Verify allocated %d bytes, want at least %d: the measure is broken", got, floor)
+	}
+	if got := allocated(func() { h.Burn("wrong horse") }); got < floor {
+		t.Errorf("Burn allocated %d bytes, want at least %d: it does not evaluate argon2id", got, floor)
+	}
+}
+
+// TestDefaultHasherParameters: production hashing never drops below the
+// OWASP minimum for argon2id (19 MiB, two passes, one lane), and the
+// hashes it makes say so.
+func TestDefaultHasherParameters(t *testing.T) {
+	if DefaultHasher.Memory < 19*1024 || DefaultHasher.Time < 2 || DefaultHasher.Threads < 1 {
+		t.Fatalf("DefaultHasher = %+v, below m=19456 KiB, t=2, p=1", DefaultHasher)
+	}
+	phc, err := DefaultHasher.Hash("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m, tm, p int
+	if _, err := fmt.Sscanf(phc, "$argon2id$v=19$m=%d,t=%d,p=%d$", &m, &tm, &p); err != nil || m < 19*1024 || tm < 2 || p < 1 {
+		t.Errorf("DefaultHasher makes %q (%v), want m >= 19456, t >= 2, p >= 1", phc[:min(len(phc), 40)], err)
+	}
+}
