@@ -50,7 +50,6 @@ type Credentials struct {
 // Empty reports whether the user has no way to log in.
 func (c Credentials) Empty() bool { return c.Password == "" && c.MD5Hash == "" && c.SHA1Hash == "" }
 
-
 // Validate checks the client-writable fields as Kazoo's users.json does.
 // Username uniqueness is the Store's job (it returns ErrUsernameTaken).
 func (u *User) Validate() error {
