@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"regexp"
-	"strings"
 	"time"
 )
 
@@ -75,18 +74,6 @@ func ValidID(id string) bool {
 		}
 	}
 	return true
-}
-
-// NormalizeName lower-cases name and drops every character that is not a
-// letter or a digit, the way Kazoo matches account names at login.
-func NormalizeName(name string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // NewRealm returns a generated realm under suffix for accounts created

@@ -2,8 +2,6 @@ package identity
 
 import (
 	"net/mail"
-	"regexp"
-	"strings"
 	"time"
 )
 
@@ -52,11 +50,6 @@ type Credentials struct {
 // Empty reports whether the user has no way to log in.
 func (c Credentials) Empty() bool { return c.Password == "" && c.MD5Hash == "" && c.SHA1Hash == "" }
 
-var usernamePattern = regexp.MustCompile(`^[+@.\w-]+$`)
-
-// NormalizeUsername returns the stored form of a username.
-func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
 // Validate checks the client-writable fields as Kazoo's users.json does.
 // Username uniqueness is the Store's job (it returns ErrUsernameTaken).
 func (u *User) Validate() error {
@@ -72,7 +65,7 @@ func (u *User) Validate() error {
 	if u.Username != "" {
 		if len(u.Username) > 256 {
 			v.Add("username", "maxLength", Violation{Message: "String must not be more than 256 characters", Target: 256})
-		} else if !usernamePattern.MatchString(u.Username) {
+		} else if !validUsername(u.Username) {
 			v.Add("username", "pattern", Violation{Message: "Failed to match pattern '^([+@.\\w_-]+)$'", Target: `^([+@.\w_-]+)$`})
 		}
 	}

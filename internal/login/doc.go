@@ -42,7 +42,10 @@
 //	      ErrUnauthorized (401)                 UserLogin
 //
 // API keys skip the hashing slot (a key is looked up by its SHA-256) but
-// run the same guard and audit steps.
+// run the same guard and audit steps. Password recovery requests are
+// throttled by Recovery, with a guard of their own (per address, per user
+// as typed, per (user, address)), so that asking for resets never slows
+// signing in, nor the reverse.
 //
 // Every credential failure is identity.ErrUnauthorized, whatever its cause,
 // so that no reply tells an unknown account from a wrong password. A

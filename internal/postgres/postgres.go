@@ -146,8 +146,51 @@ func (db *DB) migrate(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		if done[unicodeNames] {
+			return nil
+		}
+		return renameKeys(ctx, tx)
 	})
+}
+
+// unicodeNames is the version under which renameKeys records that it ran.
+const unicodeNames = "0006_unicode_names"
+
+// renameKeys gives every account whose name is not plain ASCII the key
+// identity.NormalizeName computes today: keys were ASCII-only before, so
+// "日本" had none and could not sign in. ASCII names keep their keys, so
+// only the others are read. A new key that another account already holds
+// is left alone: that account keeps the name, and the renamed one keeps
+// the key it had. It runs once per database, under the migration lock.
+func renameKeys(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT id, name, name_norm FROM accounts WHERE name ~ '[^ -~]'`)
+	if err != nil {
+		return err
+	}
+	type rekey struct{ id, key string }
+	var todo []rekey
+	for rows.Next() {
+		var id, name, old string
+		if err := rows.Scan(&id, &name, &old); err != nil {
+			rows.Close()
+			return err
+		}
+		if key := identity.NormalizeName(name); key != old {
+			todo = append(todo, rekey{id, key})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range todo {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET name_norm = $2 WHERE id = $1
+			AND NOT EXISTS (SELECT 1 FROM accounts WHERE name_norm = $2 AND name_norm <> '' AND id <> $1)`, r.id, r.key); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, unicodeNames)
+	return err
 }
 
 // Ping reports whether the database answers.

@@ -174,7 +174,53 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("migration %s: %w", version, err)
 		}
 	}
-	return nil
+	return inTx(ctx, db, func(tx *sql.Tx) error {
+		return renameKeys(ctx, tx)
+	})
+}
+
+// unicodeNames is the version under which renameKeys records that it ran.
+const unicodeNames = "0006_unicode_names"
+
+// renameKeys gives every account whose name is not plain ASCII the key
+// identity.NormalizeName computes today: keys were ASCII-only before, so
+// "日本" had none and could not sign in. ASCII names keep their keys, so
+// only the others are read. A new key that another account already holds
+// is left alone: that account keeps the name, and the renamed one keeps
+// the key it had. It runs once per database.
+func renameKeys(ctx context.Context, tx *sql.Tx) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, unicodeNames).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, name, name_norm FROM accounts WHERE name GLOB '*[^ -~]*'`)
+	if err != nil {
+		return err
+	}
+	type rekey struct{ id, key string }
+	var todo []rekey
+	for rows.Next() {
+		var id, name, old string
+		if err := rows.Scan(&id, &name, &old); err != nil {
+			rows.Close()
+			return err
+		}
+		if key := identity.NormalizeName(name); key != old {
+			todo = append(todo, rekey{id, key})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range todo {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET name_norm = ? WHERE id = ?
+			AND NOT EXISTS (SELECT 1 FROM accounts WHERE name_norm = ? AND name_norm <> '' AND id <> ?)`, r.key, r.id, r.key, r.id); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, unicodeNames, time.Now().UnixMilli())
+	return err
 }
 
 // inTx runs fn in a transaction of db and commits it when fn returns nil.
