@@ -38,11 +38,12 @@ go build -o "$tmp/barebench" ./scripts/barebench
 AUDIAN_RATE_COST=0 AUDIAN_METRICS_LISTEN=off "$tmp/audian" serve --data-dir "$tmp/data" --listen "127.0.0.1:$AUDIAN_PORT" \
   >"$tmp/stdout" 2>"${AUDIAN_LOG:-$tmp/audian.log}" &
 pids+=($!)
-for _ in $(seq 1 100); do grep -q api_key "$tmp/stdout" 2>/dev/null && break; sleep 0.1; done
+creds="$tmp/data/bootstrap-credentials.json" # written on first start when stdout is not a terminal
+for _ in $(seq 1 100); do grep -q api_key "$creds" 2>/dev/null && break; sleep 0.1; done
 for _ in $(seq 1 100); do curl -fsS --cacert "$tmp/data/tls/cert.pem" "https://localhost:$AUDIAN_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
-api_key=$(awk '$1 == "api_key" {print $2}' "$tmp/stdout")
-account=$(awk '$1 == "account_id" {print $2}' "$tmp/stdout")
+api_key=$(sed -n 's/.*"api_key": *"\([^"]*\)".*/\1/p' "$creds")
+account=$(sed -n 's/.*"account_id": *"\([^"]*\)".*/\1/p' "$creds")
 token=$(curl -fsS --cacert "$tmp/data/tls/cert.pem" -X PUT "https://localhost:$AUDIAN_PORT/v2/api_auth" \
   -H 'Content-Type: application/json' -d "{\"data\":{\"api_key\":\"$api_key\"}}" |
   sed -E 's/.*"auth_token":"([^"]+)".*/\1/')

@@ -153,6 +153,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	m.OAuth, err = oauth.New(oauth.Config{}, oauth.Deps{
+		Gate:   apiGate{m},
 		Store:  m.Store,
 		Tokens: m.Tokens,
 		Web:    m.Web,

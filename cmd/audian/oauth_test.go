@@ -597,3 +597,45 @@ func TestPortalOAuthPages(t *testing.T) {
 		}
 	})
 }
+
+// TestOAuthDisabledAncestor: an application of an account below a disabled
+// account gets no token until the ancestor is enabled again, by the same
+// account rule as every other login face.
+func TestOAuthDisabledAncestor(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			n := startNode(t, t.TempDir(), b.dsn(t), &secrets{}, func(c *config.Config) { c.RateCost = 0 })
+			sys := n.mint(t, adminClaims(n.m.Bootstrapped.AccountID))
+			reseller := n.do("PUT", "/v2/accounts/"+n.m.Bootstrapped.AccountID, sys, map[string]any{"data": map[string]any{"name": "Reseller"}})
+			mustStatus(t, "create reseller", reseller, 201)
+			resellerID := reseller.data()["id"].(string)
+			customer := n.do("PUT", "/v2/accounts/"+resellerID, sys, map[string]any{"data": map[string]any{"name": "Customer"}})
+			mustStatus(t, "create customer", customer, 201)
+			customerID := customer.data()["id"].(string)
+			id, secret := n.createOAuthApp(t, sys, customerID, map[string]any{
+				"name": "Sync", "grant_types": []string{"client_credentials"}, "scopes": []string{"users:read"}})
+
+			ctx := n.oauthCtx(t)
+			p, err := oidc.NewProvider(ctx, n.issuer())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: p.Endpoint().TokenURL, Scopes: []string{"users:read"}}
+			setEnabled := func(on bool) {
+				mustStatus(t, "enable/disable reseller", n.do("PATCH", "/v2/accounts/"+resellerID, sys,
+					map[string]any{"data": map[string]any{"enabled": on}}), 200)
+			}
+			setEnabled(false)
+			if tok, err := cc.Token(ctx); err == nil {
+				n.secrets.add(tok.AccessToken)
+				t.Error("an application below a disabled account got a token")
+			}
+			setEnabled(true)
+			tok, err := cc.Token(ctx)
+			if err != nil {
+				t.Fatalf("after enabling the reseller again: %v", err)
+			}
+			n.secrets.add(tok.AccessToken)
+		})
+	}
+}

@@ -73,6 +73,9 @@ type Deps struct {
 	Sync   func(context.Context) error
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Gate decides whether an account may be used (enabled, and every
+	// ancestor too); nil applies the rule with ancestors read from Store.
+	Gate identity.AccountGate
 }
 
 // Provider serves the OAuth endpoints.
@@ -83,6 +86,7 @@ type Provider struct {
 	web     *web.Web
 	pages   *web.Templates
 	syncFn  func(context.Context) error
+	gate    identity.AccountGate
 	log     *slog.Logger
 	now     func() time.Time
 	op      *op.Provider
@@ -103,6 +107,26 @@ const (
 	pathKeys       = "/.well-known/jwks.json"
 	pathDevicePage = "/device"
 )
+
+// storeGate applies the account rule with every ancestor read from the
+// store.
+type storeGate struct{ s identity.Store }
+
+func (g storeGate) AccountUsable(ctx context.Context, a *identity.Account) (bool, error) {
+	return identity.AccountUsable(ctx, a, g.s.Account)
+}
+
+// accountUsable reports whether tokens may be issued for the account: it
+// exists, and neither it nor any ancestor is disabled. A failure to find
+// out is a "no": a token is never issued on a guess.
+func (p *Provider) accountUsable(ctx context.Context, id string) bool {
+	acct, err := p.store.Account(ctx, id)
+	if err != nil {
+		return false
+	}
+	ok, err := p.gate.AccountUsable(ctx, acct)
+	return err == nil && ok
+}
 
 // New returns the provider.
 func New(cfg Config, d Deps) (*Provider, error) {
@@ -130,7 +154,10 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if d.Sync == nil {
 		d.Sync = func(context.Context) error { return nil }
 	}
-	p := &Provider{cfg: cfg, store: d.Store, tokens: d.Tokens, web: d.Web, syncFn: d.Sync, log: d.Logger, now: d.Now}
+	if d.Gate == nil {
+		d.Gate = storeGate{d.Store}
+	}
+	p := &Provider{cfg: cfg, store: d.Store, tokens: d.Tokens, web: d.Web, syncFn: d.Sync, gate: d.Gate, log: d.Logger, now: d.Now}
 	p.storage = &storage{p: p}
 	if d.Web != nil {
 		var err error
@@ -251,8 +278,7 @@ func (p *Provider) issue(ctx context.Context, req op.TokenRequest) (string, iden
 		if err != nil {
 			return "", c, "", err
 		}
-		acct, err := p.store.Account(ctx, app.AccountID)
-		if err != nil || !acct.Enabled {
+		if !p.accountUsable(ctx, app.AccountID) {
 			return "", c, "", oidc.ErrInvalidClient()
 		}
 		// Only admins register applications (crossbar oauthapps.go), so an
@@ -266,8 +292,7 @@ func (p *Provider) issue(ctx context.Context, req op.TokenRequest) (string, iden
 			return "", c, "", oidc.ErrInvalidGrant()
 		}
 		clientID := clientOf(req)
-		acct, err := p.store.Account(ctx, accountID)
-		if err != nil || !acct.Enabled {
+		if !p.accountUsable(ctx, accountID) {
 			return "", c, "", oidc.ErrInvalidGrant().WithDescription("account disabled")
 		}
 		u, err := p.store.User(ctx, accountID, userID)

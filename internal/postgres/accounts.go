@@ -318,6 +318,23 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
 		if err := addDescendants(ctx, tx, id, -1); err != nil {
 			return err
 		}
+		// The account's OAuth applications and every grant made to them
+		// go too: their tokens may belong to users of other accounts, which
+		// the account's cutoff does not reach.
+		rows, err := tx.Query(ctx, `SELECT id FROM oauth_apps WHERE account_id = $1
+			UNION ALL SELECT g.id FROM oauth_grants g JOIN oauth_apps a ON a.id = g.app_id WHERE a.account_id = $1`, id)
+		if err != nil {
+			return err
+		}
+		revoked, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		now := db.clock()
+		evs := []identity.Event{{Kind: identity.EventAccount, ID: id, Cutoff: now}}
+		for _, s := range revoked {
+			evs = append(evs, identity.Event{Kind: identity.EventAPIKey, ID: s, Cutoff: now})
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, id); err != nil {
 			// The parent_id foreign key is the last word should a child
 			// appear anyway.
@@ -326,7 +343,7 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
 			}
 			return err
 		}
-		return db.appendEvents(ctx, tx, identity.Event{Kind: identity.EventAccount, ID: id, Cutoff: db.clock()})
+		return db.appendEvents(ctx, tx, evs...)
 	})
 }
 

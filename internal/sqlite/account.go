@@ -234,8 +234,13 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) (err error) {
 			id   string
 		}
 		var gone []subject
+		// The account's OAuth applications and every grant made to them
+		// go too: their tokens may belong to users of other accounts, which
+		// the account's cutoff does not reach.
 		rows, err := tx.QueryContext(ctx, `SELECT 'user', id FROM users WHERE account_id = ?1
-			UNION ALL SELECT 'api_key', id FROM api_keys WHERE account_id = ?1`, id)
+			UNION ALL SELECT 'api_key', id FROM api_keys WHERE account_id = ?1
+			UNION ALL SELECT 'api_key', id FROM oauth_apps WHERE account_id = ?1
+			UNION ALL SELECT 'api_key', g.id FROM oauth_grants g JOIN oauth_apps a ON a.id = g.app_id WHERE a.account_id = ?1`, id)
 		if err != nil {
 			return err
 		}

@@ -327,8 +327,20 @@ func (d *dataset) setup(bin string) error {
 			d.apiKey = f[1]
 		}
 	}
+	// audian writes the bootstrap credentials to a file in the data
+	// directory when its stdout is not a terminal.
+	if raw, err := os.ReadFile(filepath.Join(d.dir, "bootstrap-credentials.json")); err == nil {
+		var creds struct {
+			AccountID string `json:"account_id"`
+			APIKey    string `json:"api_key"`
+		}
+		if err := json.Unmarshal(raw, &creds); err != nil {
+			return err
+		}
+		d.root, d.apiKey = creds.AccountID, creds.APIKey
+	}
 	if d.root == "" || d.apiKey == "" {
-		return fmt.Errorf("no bootstrap credentials in %q", out)
+		return fmt.Errorf("no bootstrap credentials in %q nor in the data directory", out)
 	}
 	d.stop()
 	t0 := time.Now()

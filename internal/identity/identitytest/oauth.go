@@ -131,6 +131,28 @@ var oauthTests = []subtest{
 		_, err = s.OAuthTicket(ctx, tk.ID)
 		wantErr(t, "ticket after app delete", err, identity.ErrNotFound)
 	}},
+	{"AccountDeleteRevokesForeignGrants", func(t *testing.T, s identity.Store) {
+		// A user of one account authorized an application of another; the
+		// application's account is deleted. The user's tokens for it are
+		// outside that account's cutoff, so the grant needs its own.
+		ctx := t.Context()
+		home := createAccount(t, s, nil, "Home")
+		u := createUser(t, s, home, "alice")
+		vendor := createAccount(t, s, home, "Vendor")
+		app := createOAuthApp(t, s, vendor)
+		g := &identity.OAuthGrant{AccountID: home.ID, UserID: u.ID, AppID: app.ID, Scopes: []string{"openid"}}
+		must(t, "SaveOAuthGrant", s.SaveOAuthGrant(ctx, g))
+		before := lastSeq(t, s)
+		must(t, "DeleteAccount", s.DeleteAccount(ctx, vendor.ID))
+		evs := eventsAfter(t, s, before)
+		for _, id := range []string{app.ID, g.ID} {
+			if !hasCutoff(evs, identity.EventAPIKey, id) {
+				t.Errorf("DeleteAccount events %+v lack a revocation of %s", evs, id)
+			}
+		}
+		_, err := s.OAuthGrant(ctx, u.ID, app.ID)
+		wantErr(t, "grant after the app's account was deleted", err, identity.ErrNotFound)
+	}},
 	{"Grants", func(t *testing.T, s identity.Store) {
 		ctx := t.Context()
 		u, app, g := oauthFlow(t, s)
