@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -72,5 +73,43 @@ func TestVerifyLeewayEdges(t *testing.T) {
 				t.Fatalf("Verify(%s = now%+ds) = %v, want %v", tt.key, tt.at-now.Unix(), err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSaturatingNs: around the ends of the int64 nanosecond range (the
+// years 1677 and 2262) the result clamps instead of wrapping, so a key
+// dated far ahead never reads as long expired, nor one far back as valid.
+func TestSaturatingNs(t *testing.T) {
+	maxSec, minSec := int64(math.MaxInt64/int64(time.Second)), int64(math.MinInt64/int64(time.Second))
+	ahead := []time.Time{
+		time.Unix(0, 0),
+		time.Unix(maxSec-2, 0),
+		time.Unix(maxSec-1, 999_999_999),
+		time.Unix(maxSec, 854_775_807), // math.MaxInt64 ns exactly
+		time.Unix(maxSec, 854_775_808), // one past
+		time.Unix(maxSec, 999_999_999),
+		time.Unix(maxSec+1, 0),
+		time.Unix(maxSec+2, 0),
+		time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for i := 1; i < len(ahead); i++ {
+		if a, b := saturatingNs(ahead[i-1]), saturatingNs(ahead[i]); b < a {
+			t.Errorf("saturatingNs(%v) = %d < saturatingNs(%v) = %d: wrapped", ahead[i], b, ahead[i-1], a)
+		}
+	}
+	behind := []time.Time{
+		time.Unix(0, 0),
+		time.Unix(minSec+2, 0),
+		time.Unix(minSec+1, 0),
+		time.Unix(minSec, -854_775_808), // math.MinInt64 ns exactly
+		time.Unix(minSec, -854_775_809), // one before
+		time.Unix(minSec-1, 0),
+		time.Unix(minSec-2, 0),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for i := 1; i < len(behind); i++ {
+		if a, b := saturatingNs(behind[i-1]), saturatingNs(behind[i]); b > a {
+			t.Errorf("saturatingNs(%v) = %d > saturatingNs(%v) = %d: wrapped", behind[i], b, behind[i-1], a)
+		}
 	}
 }
