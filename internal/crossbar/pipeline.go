@@ -6,13 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/audian/audian/internal/clientaddr"
 
 	"github.com/audian/audian/internal/identity"
 	"github.com/audian/audian/internal/login"
@@ -250,39 +250,7 @@ func (a *API) rateLimit(c *call, pathAccount string) error {
 // clientIP is the peer address, or the last untrusted hop of
 // X-Forwarded-For when the peer is a configured proxy.
 func (a *API) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if len(a.cfg.TrustedProxies) == 0 {
-		return host
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil || !trusted(a.cfg.TrustedProxies, addr) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !trusted(a.cfg.TrustedProxies, hop) {
-			return hop.String()
-		}
-		host = hop.String()
-	}
-	return host
-}
-
-func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
-	addr = addr.Unmap()
-	for _, p := range prefixes {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return clientaddr.Resolve(r, a.cfg.TrustedProxies)
 }
 
 // respond writes a successful reply in the Crossbar envelope.

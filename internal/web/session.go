@@ -10,12 +10,13 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/audian/audian/internal/clientaddr"
 
 	"github.com/audian/audian/internal/identity"
 )
@@ -383,39 +384,7 @@ func flashAEAD(raw string) (cipher.AEAD, error) {
 // ClientIP returns the client's address, believing X-Forwarded-For only
 // from trusted proxies, as the API does.
 func (w *Web) ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if len(w.cfg.TrustedProxies) == 0 {
-		return host
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil || !trusted(w.cfg.TrustedProxies, addr) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !trusted(w.cfg.TrustedProxies, hop) {
-			return hop.String()
-		}
-		host = hop.String()
-	}
-	return host
-}
-
-func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
-	addr = addr.Unmap()
-	for _, p := range prefixes {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return clientaddr.Resolve(r, w.cfg.TrustedProxies)
 }
 
 // clean makes a client-supplied string storable: valid UTF-8, no control
