@@ -2,28 +2,24 @@ package crossbar
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/audian/audian/internal/identity"
 )
 
-// status is the one table from error codes to HTTP. Nothing else in
-// audian chooses the status of a failure.
-var status = map[identity.Code]struct {
-	code    int
-	message string
-}{
-	identity.EInvalid:          {http.StatusBadRequest, "validation error"},
-	identity.EUnauthorized:     {http.StatusUnauthorized, "unauthorized"},
-	identity.EForbidden:        {http.StatusForbidden, "forbidden"},
-	identity.ENotFound:         {http.StatusNotFound, "not found"},
-	identity.EMethodNotAllowed: {http.StatusMethodNotAllowed, "method not allowed"},
-	identity.EConflict:         {http.StatusConflict, "conflict"},
-	identity.ETooLarge:         {http.StatusRequestEntityTooLarge, "payload too large"},
-	identity.EUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported media type"},
-	identity.ETooManyRequests:  {http.StatusTooManyRequests, "too many requests"},
-	identity.EInternal:         {http.StatusInternalServerError, "internal error"},
-	identity.EUnavailable:      {http.StatusServiceUnavailable, "unavailable"},
+// messages are the Crossbar "message" of each error code; the status
+// comes from identity.Code.HTTPStatus, the one mapping every face shares.
+var messages = map[identity.Code]string{
+	identity.EInvalid:          "validation error",
+	identity.EUnauthorized:     "unauthorized",
+	identity.EForbidden:        "forbidden",
+	identity.ENotFound:         "not found",
+	identity.EMethodNotAllowed: "method not allowed",
+	identity.EConflict:         "conflict",
+	identity.ETooLarge:         "payload too large",
+	identity.EUnsupportedMedia: "unsupported media type",
+	identity.ETooManyRequests:  "too many requests",
+	identity.EInternal:         "internal error",
+	identity.EUnavailable:      "unavailable",
 }
 
 // errorData returns the public "data" of an error reply. Unexpected errors

@@ -328,11 +328,14 @@ var noStore = []string{"no-store"}
 // request id and answered without their cause.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
 	code := identity.ErrorCode(err)
-	st, ok := status[code]
+	message, ok := messages[code]
 	if !ok {
-		st = status[identity.EInternal]
-		code = identity.EInternal
+		code, message = identity.EInternal, messages[identity.EInternal]
 	}
+	st := struct {
+		code    int
+		message string
+	}{code.HTTPStatus(), message}
 	info := infoOf(w, r)
 	if c != nil {
 		info = c.info

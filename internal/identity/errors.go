@@ -3,6 +3,7 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -24,6 +25,30 @@ const (
 	EInternal         Code = "internal"           // 500
 	EUnavailable      Code = "unavailable"        // 503
 )
+
+// HTTPStatus is the HTTP status of an error of code c: the one mapping
+// every face (the /v2 API, the web pages) answers by. A code it does not
+// know is a 500.
+func (c Code) HTTPStatus() int {
+	if s, ok := httpStatus[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+var httpStatus = map[Code]int{
+	EInvalid:          http.StatusBadRequest,
+	EUnauthorized:     http.StatusUnauthorized,
+	EForbidden:        http.StatusForbidden,
+	ENotFound:         http.StatusNotFound,
+	EMethodNotAllowed: http.StatusMethodNotAllowed,
+	EConflict:         http.StatusConflict,
+	ETooLarge:         http.StatusRequestEntityTooLarge,
+	EUnsupportedMedia: http.StatusUnsupportedMediaType,
+	ETooManyRequests:  http.StatusTooManyRequests,
+	EInternal:         http.StatusInternalServerError,
+	EUnavailable:      http.StatusServiceUnavailable,
+}
 
 // Error is audian's error value. Message and Fields are public: they may be
 // shown to the client. Err is the private cause, kept for logs only.

@@ -114,3 +114,19 @@ func TestIDsAndNames(t *testing.T) {
 		t.Error("ErrorCode mapping is wrong")
 	}
 }
+
+func TestHTTPStatus(t *testing.T) {
+	tests := []struct {
+		code Code
+		want int
+	}{
+		{EInvalid, 400}, {EUnauthorized, 401}, {EForbidden, 403}, {ENotFound, 404},
+		{EMethodNotAllowed, 405}, {EConflict, 409}, {ETooLarge, 413}, {EUnsupportedMedia, 415},
+		{ETooManyRequests, 429}, {EInternal, 500}, {EUnavailable, 503}, {"made_up", 500},
+	}
+	for _, tt := range tests {
+		if got := tt.code.HTTPStatus(); got != tt.want {
+			t.Errorf("%s.HTTPStatus() = %d, want %d", tt.code, got, tt.want)
+		}
+	}
+}

@@ -269,18 +269,16 @@ func (p *Portal) pipeline(rt route) http.Handler {
 	})
 }
 
-// errorTitles are the page titles of the errors a person may meet.
-var errorTitles = map[identity.Code]struct {
-	status int
-	title  string
-}{
-	identity.EInvalid:         {http.StatusBadRequest, "That did not work"},
-	identity.EUnauthorized:    {http.StatusUnauthorized, "Sign in again"},
-	identity.EForbidden:       {http.StatusForbidden, "Not allowed"},
-	identity.ENotFound:        {http.StatusNotFound, "Not found"},
-	identity.EConflict:        {http.StatusConflict, "That changed meanwhile"},
-	identity.ETooManyRequests: {http.StatusTooManyRequests, "Too many attempts"},
-	identity.EUnavailable:     {http.StatusServiceUnavailable, "Try again shortly"},
+// errorTitles are the page titles of the errors a person may meet; the
+// status is identity.Code.HTTPStatus, as for the API.
+var errorTitles = map[identity.Code]string{
+	identity.EInvalid:         "That did not work",
+	identity.EUnauthorized:    "Sign in again",
+	identity.EForbidden:       "Not allowed",
+	identity.ENotFound:        "Not found",
+	identity.EConflict:        "That changed meanwhile",
+	identity.ETooManyRequests: "Too many attempts",
+	identity.EUnavailable:     "Try again shortly",
 }
 
 // fail renders the page for err: its public message for an identity
@@ -288,7 +286,11 @@ var errorTitles = map[identity.Code]struct {
 // goes to the log only).
 func (p *Portal) fail(w http.ResponseWriter, r *http.Request, s *web.Session, err error) {
 	code := identity.ErrorCode(err)
-	e, ok := errorTitles[code]
+	title, ok := errorTitles[code]
+	e := struct {
+		status int
+		title  string
+	}{code.HTTPStatus(), title}
 	msg := identity.ErrorMessage(err)
 	if !ok {
 		e.status, e.title = http.StatusInternalServerError, "Something went wrong"
